@@ -1,0 +1,213 @@
+"""The adapter interfaces plugins implement.
+
+A plugin's registration hook (see ``hookspecs``) returns instances of these classes. Adapters
+do all their I/O in async methods, turn vendor and transport failures into the core's
+``VenueError`` family (``otc_framework.errors``), and never read ``os.environ``: the core hands
+them a validated config model and a shared ``httpx.AsyncClient``.
+
+Money is ``Decimal`` throughout; times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+Currency = Literal["USDT", "USDC"]
+Settlement = Literal["D0", "D1", "D2"]
+Side = Literal["BUY", "SELL"]
+
+USD_BRL = "USD/BRL"
+USDT_BRL = "USDT/BRL"
+USDC_BRL = "USDC/BRL"
+
+
+@dataclass(frozen=True, slots=True)
+class SpotQuote:
+    """One reference rate read from a spot source.
+
+    ``venue_time`` is when the venue says the rate was current; the core measures freshness
+    from ``received_at`` (when we read it), so a venue with a skewed clock cannot make an old
+    rate look new, nor a fresh one look stale.
+    """
+
+    source: str
+    instrument: str
+    bid: Decimal
+    ask: Decimal
+    last: Decimal | None
+    venue_time: datetime | None
+    received_at: datetime
+
+    @property
+    def mid(self) -> Decimal:
+        return (self.bid + self.ask) / 2
+
+
+class SpotSource(ABC):
+    """A USD/BRL (or stablecoin/BRL) reference rate venue.
+
+    ``name`` is the source's short name as it appears in health reports and closing snapshots
+    (``valorpro``, ``binance``); ``instruments`` lists what ``fetch`` returns.
+    """
+
+    name: str
+    instruments: tuple[str, ...]
+
+    @abstractmethod
+    async def fetch(self) -> Sequence[SpotQuote]:
+        """Read the current rate of every instrument this source can serve right now.
+
+        Raises ``VenueError`` (``VenueRateLimited`` with ``retry_after`` when the venue asks
+        the caller to back off). An instrument the venue does not list is left out of the
+        answer rather than failing the whole read.
+        """
+
+    async def aclose(self) -> None:
+        """Release anything the adapter opened itself (the shared HTTP client is the core's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LpPrice:
+    """An indicative LP price: for display and best-LP selection, never tradable."""
+
+    provider: str
+    currency: Currency
+    settlement: Settlement
+    bid: Decimal
+    ask: Decimal
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LpQuote:
+    """A tradable LP quote, valid until ``valid_until``."""
+
+    provider: str
+    quote_id: str
+    side: Side
+    currency: Currency
+    settlement: Settlement
+    amount: Decimal
+    price: Decimal
+    valid_until: datetime
+    venue_data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LpFill:
+    """What the LP executed for a quote: one or more chunks, aggregated."""
+
+    provider: str
+    quote_id: str
+    amount: Decimal
+    price: Decimal
+    chunks: int
+    filled_at: datetime
+    venue_data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class LiquidityProvider(ABC):
+    """A venue where the desk hedges (SPEC §10)."""
+
+    name: str
+    trades_24x7: bool = False
+
+    @abstractmethod
+    async def get_price(self, currency: Currency, settlement: Settlement) -> LpPrice:
+        """An indicative price; must not register a tradable quote at the venue."""
+
+    @abstractmethod
+    async def request_quote(
+        self, side: Side, currency: Currency, settlement: Settlement, amount: Decimal
+    ) -> LpQuote:
+        """A tradable quote with its validity."""
+
+    @abstractmethod
+    async def execute_quote(self, quote: LpQuote) -> LpFill:
+        """Execute a quote obtained from ``request_quote``."""
+
+    async def aclose(self) -> None:
+        """Close connections the adapter opened itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A chat message as a transport parsed it, channel-agnostic."""
+
+    channel: str
+    message_id: str
+    chat_id: str
+    sender: str
+    text: str
+    from_me: bool
+    is_group: bool
+    sent_at: datetime | None
+
+
+class Channel(ABC):
+    """A chat transport (WhatsApp through Evolution API, …) the bot engine talks through."""
+
+    name: str
+
+    @abstractmethod
+    async def send_text(self, chat_id: str, text: str) -> None:
+        """Deliver a text message to a chat."""
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Something operators must know. ``dedup_key`` groups repeats for rate limiting."""
+
+    kind: str
+    title: str
+    detail: str
+    dedup_key: str
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+
+class AlertSink(ABC):
+    """Where alerts are delivered (Telegram admin chat, Discord webhook, …)."""
+
+    name: str
+
+    @abstractmethod
+    async def send(self, alert: Alert) -> None:
+        """Deliver one alert; raise ``VenueError`` on failure (the core retries and logs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HedgeOrder:
+    """What a closing asks the desk to offset on an LP."""
+
+    closing_id: str
+    side: Side
+    currency: Currency
+    settlement: Settlement
+    amount: Decimal
+    client_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionContext:
+    """What a strategy may use: the enabled LPs, the cached LP feed snapshot and controls."""
+
+    providers: Mapping[str, LiquidityProvider]
+    snapshot: Mapping[str, LpPrice]
+    snapshot_age_seconds: float | None
+    controls: Mapping[str, Any]
+    quote_all: Callable[[HedgeOrder], Awaitable[Sequence[LpQuote]]]
+
+
+class ExecutionStrategy(ABC):
+    """An ``exec_mode``: decides where (and whether) a closing is hedged."""
+
+    name: str
+
+    @abstractmethod
+    async def choose_quote(self, order: HedgeOrder, context: ExecutionContext) -> LpQuote | None:
+        """The tradable quote to execute, or ``None`` to leave the closing unhedged."""
