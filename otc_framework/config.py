@@ -1,0 +1,198 @@
+"""Deployment config: one TOML file per deployment, environment overrides, secrets by reference.
+
+Resolution order, each step validated:
+
+1. the TOML file (``deployments/<kind>/otc.toml``);
+2. environment overrides ``OTC__<SECTION>__<KEY>=value`` (case-insensitive, ``__`` nests),
+   so a container can change ``server.port`` without editing the file;
+3. ``{"$env" = "NAME"}`` references anywhere in the tree are replaced by that variable's
+   value; an unset variable stops start-up with one line naming the field and the variable.
+
+Plugin sections (``[plugins.<name>]``) are kept raw here and validated by the plugin host
+against each enabled plugin's own model (``otc_config_model``), so a disabled plugin's missing
+secret never blocks start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from otc_framework.errors import ConfigError
+
+ENV_PREFIX = "OTC__"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    access_log: bool = False
+
+
+class DatabaseConfig(_Section):
+    url: SecretStr = Field(description="sqlite:///path/otc.sqlite3 or postgres://user:pass@host:5432/db")
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: SecretStr) -> SecretStr:
+        scheme = value.get_secret_value().split("://", 1)[0]
+        if scheme not in {"sqlite", "postgres", "postgresql", "asyncpg"}:
+            raise ValueError(f"unsupported database scheme {scheme!r} (use sqlite:// or postgres://)")
+        return value
+
+
+class StoreConfig(_Section):
+    url: SecretStr = Field(description="memory:// (one worker) or redis://[:password@]host:port/db")
+    namespace: str = "otc"
+
+
+class AuthConfig(_Section):
+    jwt_secret: SecretStr | None = None
+    token_ttl_hours: int = Field(12, ge=1, le=24)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+
+class MarketHoursConfig(_Section):
+    timezone: str = "America/Sao_Paulo"
+    open: time = time(9, 5)
+    close: time = time(16, 55)
+    always_open: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class SpotConfig(_Section):
+    poll_interval_seconds: float = Field(1.0, gt=0, le=60)
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class PluginsConfig(BaseModel):
+    """``enabled`` names plugins by entry-point name; every other key is a plugin's section."""
+
+    model_config = ConfigDict(extra="allow")
+    enabled: list[str] = Field(default_factory=list)
+
+    def section(self, name: str) -> dict[str, Any]:
+        raw = (self.model_extra or {}).get(name, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config: plugins.{name}: expected a table")
+        return raw
+
+
+class DeploymentConfig(_Section):
+    name: str = "otc"
+    demo: bool = False
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    database: DatabaseConfig
+    store: StoreConfig
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    market_hours: MarketHoursConfig = Field(default_factory=MarketHoursConfig)
+    spot: SpotConfig = Field(default_factory=SpotConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+
+    @model_validator(mode="after")
+    def _secret_outside_demo(self) -> DeploymentConfig:
+        if not self.demo and self.auth.jwt_secret is None:
+            raise ValueError("auth.jwt_secret: required outside the demo (e.g. {\"$env\" = \"OTC_JWT_SECRET\"})")
+        return self
+
+    def secrets(self) -> list[str]:
+        """Secret values of the core sections, for the log redactor."""
+        values = [self.database.url, self.store.url, self.auth.jwt_secret]
+        return [v.get_secret_value() for v in values if v is not None]
+
+
+def resolve_env(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace ``{"$env" = "NAME"}`` references with the variable's value, recursively."""
+    if isinstance(value, dict):
+        if set(value) == {"$env"}:
+            name = value["$env"]
+            if name not in env:
+                raise ConfigError(f"config: {path}: environment variable {name} is not set")
+            return env[name]
+        return {k: resolve_env(v, env, f"{path}.{k}" if path else k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_env(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def apply_env_overrides(tree: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """Apply ``OTC__SECTION__KEY=value`` variables onto the raw tree."""
+    for name, value in sorted(env.items()):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX):].split("__") if part]
+        if not path:
+            continue
+        node = tree
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"config: {name}: {'.'.join(path)} crosses a non-table value")
+            node = child
+        node[path[-1]] = value
+    return tree
+
+
+def first_error_line(prefix: str, error: ValidationError) -> str:
+    """One line for a pydantic error: where, and what; the rest counted, not listed."""
+    errors = error.errors(include_url=False, include_input=False)
+    first = errors[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{prefix}{where}: {message}{more}" if where else f"{prefix}{message}{more}"
+
+
+def build_config(tree: dict[str, Any], env: Mapping[str, str] | None = None) -> DeploymentConfig:
+    """Validate a raw config tree (already read from TOML) with overrides and secrets applied."""
+    env = os.environ if env is None else env
+    tree = apply_env_overrides(dict(tree), env)
+    plugins = tree.pop("plugins", {})
+    resolved = resolve_env(tree, env)
+    try:
+        config = DeploymentConfig.model_validate({**resolved, "plugins": plugins})
+    except ValidationError as exc:
+        raise ConfigError(first_error_line("config: ", exc)) from None
+    return config
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> DeploymentConfig:
+    """Read and validate a deployment file; any problem is one ``ConfigError`` line."""
+    path = Path(path)
+    try:
+        tree = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config: file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config: {path}: invalid TOML: {exc}") from None
+    return build_config(tree, env)
