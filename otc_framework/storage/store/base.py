@@ -1,0 +1,109 @@
+"""The store port: short-lived state shared by every worker (SPEC §15).
+
+Sessions, OID keys, rate limits, config cache, bot state, message dedup and cross-worker
+events live here. Two adapters implement it: Redis (production, any number of workers and
+machines) and in-process (the single-process embedded default). Keys are namespaced by the
+adapter (``namespace`` argument), so callers use short logical keys.
+
+Values are ``str``; callers serialise (JSON) themselves, which keeps the port free of
+encoding choices and lets Decimal stay exact as text.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RateDecision:
+    """The answer of a token bucket: ``allowed``, and when not, how long until a token."""
+
+    allowed: bool
+    retry_after: float
+    remaining: float
+
+
+class Subscription(ABC):
+    """Messages published on one channel, from the moment of subscribing, in order.
+
+    Iteration ends when the subscription or its store is closed, or when the subscriber fell
+    so far behind that its bounded queue overflowed: it is dropped rather than slowing every
+    other subscriber, and should subscribe again and resynchronise.
+    """
+
+    @abstractmethod
+    def __aiter__(self) -> AsyncIterator[str]: ...
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Stop receiving; idempotent."""
+
+
+class Store(ABC):
+    """Shared short-lived state. Every method is atomic with respect to every worker."""
+
+    backend: str
+
+    @abstractmethod
+    async def get(self, key: str) -> str | None:
+        """The value, or ``None`` when absent or expired."""
+
+    @abstractmethod
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        """Set a value, expiring after ``ttl`` seconds (> 0) when given, else never."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> bool:
+        """Remove a key; ``True`` if it existed."""
+
+    @abstractmethod
+    async def take(self, key: str) -> str | None:
+        """Get and delete in one step: of many concurrent callers, exactly one gets the value."""
+
+    @abstractmethod
+    async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
+        """Set only when the key is absent (or expired); ``True`` if this call set it."""
+
+    @abstractmethod
+    async def ttl(self, key: str) -> float | None:
+        """Seconds left before ``key`` expires; ``None`` when absent or without expiry."""
+
+    @abstractmethod
+    async def rate_limit(
+        self, key: str, capacity: int, refill_per_second: float, cost: int = 1
+    ) -> RateDecision:
+        """Token bucket: ``capacity`` tokens, refilled continuously; take ``cost`` if there.
+
+        ``StoreError`` unless ``capacity >= 1``, ``refill_per_second > 0`` and
+        ``0 <= cost <= capacity`` (a larger cost could never be served).
+        """
+
+    @abstractmethod
+    async def publish(self, channel: str, message: str) -> None:
+        """Send ``message`` to every current subscriber of ``channel``, in every worker."""
+
+    @abstractmethod
+    async def subscribe(self, channel: str) -> Subscription:
+        """Receive what is published on ``channel`` from now on."""
+
+    @abstractmethod
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
+        """Take or renew the lease ``name`` for ``holder``; ``True`` while ``holder`` has it.
+
+        A lease not renewed within ``ttl`` passes to the next caller, so a loop that must run
+        in one process at a time hands over when its process dies.
+        """
+
+    @abstractmethod
+    async def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up if ``holder`` has it; no effect otherwise."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise ``StoreError`` when the store cannot be reached."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections."""

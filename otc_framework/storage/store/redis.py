@@ -1,0 +1,454 @@
+"""The Redis store: production, any number of workers on any number of machines.
+
+Atomicity comes from Redis itself: ``take`` is GETDEL, ``set_if_absent`` is SET NX PX, and
+the token bucket and leases are Lua scripts (EVALSHA), which run without interleaving. TTLs
+travel in milliseconds so sub-second TTLs keep their meaning.
+
+Pub/sub holds ONE Redis connection per instance, read by one task that hands each message
+to the local subscribers of its channel (``memory.Fanout``); a worker with a thousand
+WebSocket clients on one channel still costs Redis one subscription.
+
+Every redis-py failure surfaces as ``StoreError``; messages name the server as
+``host:port/db`` and never carry the password from the URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from otc_framework.errors import ConfigError, StoreError
+from otc_framework.storage.store.base import RateDecision, Store, Subscription
+from otc_framework.storage.store.memory import (
+    DEFAULT_QUEUE_SIZE,
+    LEASE_PREFIX,
+    RATE_PREFIX,
+    Fanout,
+    LocalSubscription,
+    check_bucket,
+    check_ttl,
+)
+
+log = logging.getLogger(__name__)
+
+# The server's TIME, not the caller's clock: every worker on every machine refills the same
+# bucket at the same pace. State is a hash {tokens, at}; it expires once it would be full
+# again, when it is indistinguishable from an absent bucket. Numbers go back as strings
+# because Redis truncates Lua numbers to integers.
+TOKEN_BUCKET = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local tokens = capacity
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+if state[1] then
+  local elapsed = math.max(0, now - tonumber(state[2]))
+  tokens = math.min(capacity, tonumber(state[1]) + elapsed * rate)
+end
+local allowed = 0
+local retry_after = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+else
+  retry_after = (cost - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
+           'at', string.format('%.6f', now))
+local until_full = math.ceil((capacity - tokens) / rate * 1000) + 1
+redis.call('PEXPIRE', KEYS[1], string.format('%d', until_full))
+return {allowed, string.format('%.17g', retry_after), string.format('%.17g', tokens)}
+"""
+
+# Take when free, renew when already ours, refuse otherwise: one step, so two workers can
+# never both believe they hold it.
+ACQUIRE_LEASE = """
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+# Compare-and-delete: a holder whose lease already passed to another must not free it.
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _milliseconds(ttl: float) -> int:
+    return max(1, math.ceil(ttl * 1000))
+
+
+class _Server:
+    """What may be said about the server in messages: its address, and the secrets to hide."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            raise ConfigError("store: the Redis URL is malformed (bad host or port)") from None
+        self.location = f"{parts.hostname or 'localhost'}:{port or 6379}{parts.path or '/0'}"
+        secrets = {parts.password or "", unquote(parts.password or "")}
+        for values in parse_qs(parts.query).values():
+            secrets.update(values)
+        self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def error(self, operation: str, exc: BaseException) -> StoreError:
+        detail = self.scrub(str(exc)) or "no detail"
+        return StoreError(
+            f"store: redis at {self.location}: {operation} failed "
+            f"({type(exc).__name__}: {detail})"
+        )
+
+
+class RedisStore(Store):
+    """The store shared by every worker that opens the same Redis and namespace."""
+
+    backend = "redis"
+
+    def __init__(
+        self,
+        url: str,
+        namespace: str = "otc",
+        *,
+        max_connections: int = 64,
+        timeout: float = 5.0,
+        socket_timeout: float = 5.0,
+        ping_timeout: float = 1.0,
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+    ) -> None:
+        self._server = _Server(url)
+        self._prefix = f"{namespace}:"
+        self._timeout = timeout
+        self._queue_size = queue_size
+        try:
+            # Blocking: under a burst, callers wait up to ``timeout`` for a connection
+            # instead of failing at once as the default pool does.
+            pool = BlockingConnectionPool.from_url(
+                url,
+                max_connections=max_connections,
+                timeout=timeout,
+                socket_timeout=socket_timeout,
+                socket_connect_timeout=socket_timeout,
+                socket_keepalive=True,
+                decode_responses=True,
+                # One retry on a dropped connection, so a Redis restart does not fail one
+                # request per pooled connection; timeouts are not retried, the command
+                # may have run.
+                retry=Retry(
+                    ExponentialWithJitterBackoff(cap=0.5, base=0.05), 1,
+                    supported_errors=(RedisConnectionError,),
+                ),
+            )
+            # Its own tiny pool and short timeouts: /health/ready must answer fast even
+            # when the main pool is busy or the server hangs.
+            probe = BlockingConnectionPool.from_url(
+                url,
+                max_connections=4,
+                timeout=ping_timeout,
+                socket_timeout=ping_timeout,
+                socket_connect_timeout=ping_timeout,
+                decode_responses=True,
+            )
+        except ValueError as exc:
+            detail = self._server.scrub(str(exc))
+            raise ConfigError(f"store: invalid Redis URL ({detail})") from None
+        self._redis = Redis.from_pool(pool)
+        self._probe = Redis.from_pool(probe)
+        self._token_bucket = self._redis.register_script(TOKEN_BUCKET)
+        self._acquire = self._redis.register_script(ACQUIRE_LEASE)
+        self._release_script = self._redis.register_script(RELEASE_LEASE)
+
+        self._fanout = Fanout()
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._chores: set[asyncio.Task[None]] = set()
+        # Channels SUBSCRIBEd on the shared connection, and subscribers waiting for the
+        # marker PING that tells the reader from which message on they take part.
+        self._remote: set[str] = set()
+        self._pending: dict[str, tuple[LocalSubscription, asyncio.Future[None]]] = {}
+        self._control = asyncio.Lock()
+        self._closed = False
+
+    @contextmanager
+    def _guard(self, operation: str) -> Iterator[None]:
+        if self._closed:
+            raise StoreError("store: the Redis store is closed")
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            # OSError covers TimeoutError from our own deadlines and raw socket failures.
+            raise self._server.error(operation, exc) from exc
+
+    def _key(self, key: str) -> str:
+        return self._prefix + key
+
+    # -- key/value -------------------------------------------------------------------------
+
+    async def get(self, key: str) -> str | None:
+        with self._guard("get"):
+            return await self._redis.get(self._key(key))
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        check_ttl(ttl)
+        with self._guard("set"):
+            await self._redis.set(
+                self._key(key), value, px=None if ttl is None else _milliseconds(ttl)
+            )
+
+    async def delete(self, key: str) -> bool:
+        with self._guard("delete"):
+            return bool(await self._redis.delete(self._key(key)))
+
+    async def take(self, key: str) -> str | None:
+        with self._guard("take"):
+            return await self._redis.getdel(self._key(key))
+
+    async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
+        check_ttl(ttl)
+        with self._guard("set_if_absent"):
+            done = await self._redis.set(
+                self._key(key), value, nx=True,
+                px=None if ttl is None else _milliseconds(ttl),
+            )
+        return bool(done)
+
+    async def ttl(self, key: str) -> float | None:
+        with self._guard("ttl"):
+            left = await self._redis.pttl(self._key(key))
+        return None if left < 0 else left / 1000
+
+    # -- token bucket ----------------------------------------------------------------------
+
+    async def rate_limit(
+        self, key: str, capacity: int, refill_per_second: float, cost: int = 1
+    ) -> RateDecision:
+        check_bucket(capacity, refill_per_second, cost)
+        with self._guard("rate_limit"):
+            allowed, retry_after, remaining = await self._token_bucket(
+                keys=[self._key(RATE_PREFIX + key)],
+                args=[capacity, repr(float(refill_per_second)), cost],
+            )
+        return RateDecision(
+            allowed=bool(int(allowed)),
+            retry_after=float(retry_after),
+            remaining=float(remaining),
+        )
+
+    # -- leases ----------------------------------------------------------------------------
+
+    async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
+        check_ttl(ttl)
+        with self._guard("acquire_lease"):
+            held = await self._acquire(
+                keys=[self._key(LEASE_PREFIX + name)], args=[holder, _milliseconds(ttl)]
+            )
+        return bool(int(held))
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        with self._guard("release_lease"):
+            await self._release_script(keys=[self._key(LEASE_PREFIX + name)], args=[holder])
+
+    # -- pub/sub ---------------------------------------------------------------------------
+
+    async def publish(self, channel: str, message: str) -> None:
+        with self._guard("publish"):
+            await self._redis.publish(self._key(channel), message)
+
+    async def subscribe(self, channel: str) -> Subscription:
+        name = self._key(channel)
+        sub = LocalSubscription(name, self._queue_size, self._release)
+        # Messages already on the wire when we subscribe were published before us: the
+        # reader attaches ``sub`` only when it reads the reply to this PING, so exactly the
+        # messages after it reach the new subscriber, even on a channel already in use.
+        marker = f"otc-store-subscribe-{uuid.uuid4().hex}"
+        attached: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with self._guard("subscribe"):
+            async with self._control:
+                self._pending[marker] = (sub, attached)
+                try:
+                    pubsub = self._connection()
+                    if name not in self._remote:
+                        await pubsub.subscribe(name)
+                        self._remote.add(name)
+                    await pubsub.ping(marker)
+                    self._start_reader()
+                    async with asyncio.timeout(self._timeout):
+                        await attached
+                except BaseException:
+                    self._pending.pop(marker, None)
+                    self._fanout.detach(sub)
+                    sub.end()
+                    await self._sync_channel(name)
+                    raise
+        return sub
+
+    def _connection(self) -> PubSub:
+        if self._pubsub is None:
+            self._pubsub = self._redis.pubsub()
+        return self._pubsub
+
+    def _start_reader(self) -> None:
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read(), name="otc-store-pubsub")
+
+    async def _release(self, sub: LocalSubscription) -> None:
+        self._fanout.detach(sub)
+        if self._closed:
+            return
+        async with self._control:
+            await self._sync_channel(sub.channel)
+
+    async def _sync_channel(self, name: str) -> None:
+        """UNSUBSCRIBE ``name`` once no local subscriber, attached or pending, wants it.
+        Runs under ``_control``. Best effort: a failure leaves a subscription nobody reads,
+        whose messages the reader discards, and must not break a subscriber's close()."""
+        wanted = self._fanout.has(name) or any(
+            sub.channel == name for sub, _ in self._pending.values()
+        )
+        if wanted or self._closed or name not in self._remote or self._pubsub is None:
+            return
+        self._remote.discard(name)
+        try:
+            await self._pubsub.unsubscribe(name)
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "store: could not unsubscribe from %r: %s", name, self._server.scrub(str(exc))
+            )
+
+    async def _read(self) -> None:
+        """The one reader of the pub/sub connection. It outlives connection losses: redis-py
+        re-subscribes every channel on reconnect; messages published meanwhile are lost,
+        as pub/sub promises no more."""
+        assert self._pubsub is not None
+        pubsub = self._pubsub
+        delay = 0.1
+        failing = False
+        while True:
+            try:
+                response = await pubsub.parse_response(block=True)
+                await self._dispatch(pubsub, response)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not failing:
+                    log.warning(
+                        "store: lost the pub/sub connection to redis at %s (%s: %s); retrying",
+                        self._server.location, type(exc).__name__, self._server.scrub(str(exc)),
+                    )
+                failing = True
+                for _, attached in self._pending.values():
+                    if not attached.done():
+                        attached.set_exception(RedisConnectionError("pub/sub connection lost"))
+                await self._drop_connection(pubsub)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if failing:
+                log.info("store: pub/sub connection to redis at %s restored",
+                         self._server.location)
+                failing = False
+                delay = 0.1
+
+    @staticmethod
+    async def _drop_connection(pubsub: PubSub) -> None:
+        """Disconnect so the next read reconnects (and re-subscribes) from scratch. It may
+        fail on a socket already gone; nothing may stop the reader, so that is ignored."""
+        if pubsub.connection is None:
+            return
+        try:
+            await pubsub.connection.disconnect()
+        except Exception:
+            pass
+
+    async def _dispatch(self, pubsub: PubSub, response: Any) -> None:
+        if response is None:
+            return
+        # PING inside the subscribed state answers ["pong", marker] in RESP2 and a bare
+        # string in RESP3 (redis-py 8's default), which get_message() would misparse.
+        if isinstance(response, str):
+            self._attach(response)
+            return
+        if isinstance(response, (list, tuple)) and response and response[0] == "pong":
+            self._attach(response[1])
+            return
+        # handle_message keeps redis-py's own channel book (what to re-subscribe).
+        message = await pubsub.handle_message(response, ignore_subscribe_messages=True)
+        if message is None or message["type"] != "message":
+            return
+        channel = message["channel"]
+        if self._fanout.deliver(channel, message["data"]):
+            self._chore(self._release_channel(channel))
+
+    def _attach(self, marker: str) -> None:
+        entry = self._pending.pop(marker, None)
+        if entry is None:
+            return
+        sub, attached = entry
+        if not attached.done():
+            self._fanout.attach(sub)
+            attached.set_result(None)
+
+    async def _release_channel(self, name: str) -> None:
+        async with self._control:
+            await self._sync_channel(name)
+
+    def _chore(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def ping(self) -> None:
+        with self._guard("ping"):
+            await self._probe.ping()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        tasks = [t for t in (self._reader, *self._chores) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for _, attached in self._pending.values():
+            if not attached.done():
+                attached.set_exception(StoreError("store: the Redis store is closed"))
+        self._pending.clear()
+        self._fanout.end_all()
+        closers = [self._redis.aclose(), self._probe.aclose()]
+        if self._pubsub is not None:
+            closers.insert(0, self._pubsub.aclose())
+        for closer in closers:
+            try:
+                await closer
+            except (RedisError, OSError) as exc:
+                log.warning("store: closing redis at %s: %s", self._server.location,
+                            self._server.scrub(str(exc)))

@@ -1,0 +1,1 @@
+"""What plugin authors reuse: fake-venue plumbing, contract suites per port, pytest fixtures."""
