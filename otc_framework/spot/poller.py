@@ -1,0 +1,89 @@
+"""Polls every enabled spot source; runs in one process per deployment (``LeasedLoop``).
+
+Each poll's outcome is published to every worker's ``SpotFeed`` and kept in the store as the
+source's last state. A source that asks to back off (``VenueRateLimited``) is not called
+again before its time; operators hear of a source going bad and of its recovery through the
+``otc_spot_status_changed`` notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from otc_framework.errors import VenueError, VenueRateLimited
+from otc_framework.ports import SpotQuote, SpotSource
+from otc_framework.spot.codec import encode_event
+from otc_framework.spot.feed import CHANNEL, last_key
+from otc_framework.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+# The last state outlives a dead poller long enough to show how old the rate is.
+LAST_STATE_TTL_SECONDS = 24 * 3600
+
+
+class SpotPoller:
+    def __init__(
+        self,
+        sources: Sequence[SpotSource],
+        store: Store,
+        *,
+        notify: Callable[..., Any] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sources = list(sources)
+        self.store = store
+        self.notify = notify
+        self.clock = clock
+        self._retry_at: dict[str, datetime] = {}
+        self._healthy: dict[str, bool] = {}
+        self._last_good: dict[str, list[SpotQuote]] = {}
+
+    async def poll_all(self) -> None:
+        await asyncio.gather(*(self.poll(source) for source in self.sources))
+
+    async def poll(self, source: SpotSource) -> None:
+        now = self.clock()
+        retry_at = self._retry_at.get(source.name)
+        if retry_at is not None and now < retry_at:
+            return
+        quotes: list[SpotQuote] = []
+        error: str | None = None
+        try:
+            quotes = list(await source.fetch())
+            self._retry_at.pop(source.name, None)
+        except VenueRateLimited as exc:
+            error = exc.message
+            self._retry_at[source.name] = now + timedelta(seconds=exc.retry_after)
+        except VenueError as exc:
+            error = exc.message
+        except Exception as exc:  # an adapter bug must not stop the other sources
+            log.exception("spot source raised an unexpected error", extra={"source": source.name})
+            error = f"unexpected {type(exc).__name__}"
+        if not quotes and error is None:
+            error = "no rate returned"
+        if quotes:
+            self._last_good[source.name] = quotes
+        # Workers keep their last good rates when a poll fails; the stored state must too,
+        # so a worker starting during an outage still sees how old the last rate is.
+        last = encode_event(source.name, self._last_good.get(source.name, []), error, now)
+        await self.store.set(last_key(source.name), last, LAST_STATE_TTL_SECONDS)
+        await self.store.publish(CHANNEL, encode_event(source.name, quotes, error, now))
+        self._report(source.name, error)
+
+    def _report(self, source: str, error: str | None) -> None:
+        healthy = error is None
+        previous = self._healthy.get(source)
+        self._healthy[source] = healthy
+        if previous == healthy or (previous is None and healthy):
+            return
+        if healthy:
+            log.info("spot source recovered", extra={"source": source})
+        else:
+            log.warning("spot source failing", extra={"source": source, "error": error})
+        if self.notify is not None:
+            self.notify(source=source, fresh=healthy, detail=error or "recovered")

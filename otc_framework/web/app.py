@@ -1,0 +1,56 @@
+"""``create_app(config)``: the Sanic app of one deployment.
+
+Built once per worker process. Shared objects live on ``app.ctx`` (``config``, ``plugins``,
+``runtime``); the runtime opens in ``before_server_start`` and closes in
+``after_server_stop``, so a worker that cannot reach its dependencies never serves.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sanic import Sanic
+
+from otc_framework.config import DeploymentConfig
+from otc_framework.logs import register_secrets
+from otc_framework.plugins import PluginHost, build_plugin_host
+from otc_framework.runtime.worker import Runtime
+from otc_framework.web import health, tracing
+from otc_framework.web.problems import ProblemErrorHandler
+
+
+def _app_name(config: DeploymentConfig, unique: bool) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", config.name) or "otc"
+    base = base if base[0].isalpha() else f"otc_{base}"
+    return f"{base}_{uuid.uuid4().hex[:8]}" if unique else base
+
+
+def create_app(
+    config: DeploymentConfig, plugins: PluginHost | None = None, *, unique_name: bool = False
+) -> Sanic:
+    """Build the app. ``plugins`` defaults to the enabled plugins loaded from entry points;
+    ``unique_name`` lets one process hold several apps (tests)."""
+    plugins = plugins or build_plugin_host(config)
+    register_secrets([*config.secrets(), *plugins.secrets()])
+    app = Sanic(_app_name(config, unique_name), configure_logging=False, error_handler=ProblemErrorHandler())
+    app.config.ACCESS_LOG = config.server.access_log
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.ctx.config = config
+    app.ctx.plugins = plugins
+    app.ctx.runtime = Runtime(config, plugins)
+
+    tracing.install(app)
+    app.blueprint(health.bp)
+    for blueprint in plugins.routes():
+        app.blueprint(blueprint)
+
+    @app.before_server_start
+    async def _open(app: Sanic) -> None:
+        await app.ctx.runtime.start()
+
+    @app.after_server_stop
+    async def _close(app: Sanic) -> None:
+        await app.ctx.runtime.stop()
+
+    return app

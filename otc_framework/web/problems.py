@@ -1,0 +1,87 @@
+"""Every error answer is RFC 7807 ``application/problem+json`` (SPEC §11).
+
+``{type, title, status, code, detail?, traceId}`` plus extension members a ``ProblemError``
+carries. Unknown exceptions answer INTERNAL with no detail; their traceback goes to the
+(redacted) log only, never to the client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from sanic import Request
+from sanic.exceptions import SanicException
+from sanic.handlers import ErrorHandler
+from sanic.response import HTTPResponse
+
+from otc_framework import errors
+from otc_framework.config import first_error_line
+from otc_framework.web.tracing import HEADER, request_trace_id
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:otc-framework:problem:"
+
+# Sanic raises these for routing and protocol failures before our handlers run.
+_BY_STATUS: dict[int, type[errors.ProblemError]] = {
+    400: errors.ValidationFailed,
+    401: errors.Unauthorized,
+    403: errors.Forbidden,
+    404: errors.NotFound,
+    405: errors.MethodNotAllowed,
+    503: errors.NotReady,
+}
+
+
+def problem_response(
+    problem: errors.ProblemError, trace_id: str, status: int | None = None
+) -> HTTPResponse:
+    status = status or problem.status
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + problem.code,
+        "title": problem.title,
+        "status": status,
+        "code": problem.code,
+        "traceId": trace_id,
+    }
+    if problem.detail:
+        body["detail"] = problem.detail
+    body.update(problem.extra)
+    headers = {**problem.headers, HEADER: trace_id}
+    return HTTPResponse(json.dumps(body, default=str), status=status, headers=headers, content_type=CONTENT_TYPE)
+
+
+def to_problem(exception: BaseException) -> tuple[errors.ProblemError, int | None]:
+    """The problem an exception answers with, and the HTTP status when it is not the code's
+    own (Sanic's 413, say, is a VALIDATION_ERROR answered with 413)."""
+    if isinstance(exception, errors.ProblemError):
+        return exception, None
+    if isinstance(exception, ValidationError):
+        return errors.ValidationFailed(first_error_line("", exception)), None
+    if isinstance(exception, SanicException) and 400 <= exception.status_code < 500:
+        cls = _BY_STATUS.get(exception.status_code, errors.ValidationFailed)
+        detail = str(exception) if cls is errors.ValidationFailed else None
+        return cls(detail), exception.status_code
+    if isinstance(exception, SanicException) and exception.status_code == 503:
+        return errors.NotReady(), None
+    return errors.InternalError(), None
+
+
+class ProblemErrorHandler(ErrorHandler):
+    def default(self, request: Request, exception: Exception) -> HTTPResponse:
+        trace_id = request_trace_id(request)
+        problem, status = to_problem(exception)
+        if isinstance(problem, errors.InternalError) and problem is not exception:
+            log.error(
+                "unhandled exception",
+                exc_info=(type(exception), exception, exception.__traceback__),
+                extra={"path": request.path, "method": request.method},
+            )
+        return problem_response(problem, trace_id, status)
+
+    def log(self, request: Request, exception: Exception) -> None:
+        """Sanic's own logging of handled errors is replaced by ``default``'s."""
