@@ -1,0 +1,144 @@
+"""A fake Binance market-data host: the book ticker of ``client.py`` with Binance's weight
+header, its -1121 answer for symbols it does not list, and its 429/418 back-off answers.
+
+Test switches live on ``app.ctx`` and may be changed while it serves:
+
+- ``listed``: the symbols it serves; any other answers HTTP 400 ``-1121 Invalid symbol.``.
+- ``fail_with``: ``429`` or ``418`` (sent with ``Retry-After: retry_after``), or any other
+  status; ``None`` serves normally.
+- ``spot``: pins the underlying USD/BRL; ``None`` lets it drift.
+- ``weight_offset``: weight other clients of "this IP" spent this minute, added to the
+  ``X-MBX-USED-WEIGHT-1M`` the fake reports.
+- ``requests``: the ``symbol`` of every request received, in order.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, json
+
+from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer
+from otc_spot_binance.client import (
+    BANNED_STATUS,
+    BOOK_TICKER_PATH,
+    INVALID_SYMBOL_CODE,
+    RATE_LIMITED_STATUS,
+    REQUEST_WEIGHT,
+    USED_WEIGHT_HEADER,
+)
+
+# Stablecoins trade a little over USD/BRL on Binance; the premium makes the demo's two
+# references visibly different, as they are in the market.
+PREMIUM = {"USDTBRL": Decimal("1.001"), "USDCBRL": Decimal("1.0008")}
+TICK = Decimal("0.001")
+QTY_STEP = Decimal("0.01")
+SPOT_STEP = Decimal("0.0001")
+DRIFT_START = Decimal("5.0000")
+DRIFT_FLOOR = Decimal("4.5000")
+DRIFT_CEILING = Decimal("5.5000")
+MAX_TICK_STEPS = 10
+TOO_MANY_REQUESTS_CODE = -1003
+
+
+def create_app(
+    *,
+    listed: Iterable[str] = ("USDTBRL",),
+    spot: Decimal | None = None,
+    seed: int | None = None,
+    fail_with: int | None = None,
+    retry_after: int = 30,
+    weight_offset: int = 0,
+) -> Sanic:
+    """A Sanic app serving Binance's book ticker; see the module docstring."""
+    # Sanic refuses two apps of one name in a process; tests start many fakes.
+    app = Sanic(f"fake_binance_{uuid.uuid4().hex[:12]}")
+    app.ctx.listed = set(listed)
+    app.ctx.spot = spot
+    app.ctx.fail_with = fail_with
+    app.ctx.retry_after = retry_after
+    app.ctx.weight_offset = weight_offset
+    app.ctx.requests = []
+    app.ctx.random = random.Random(seed)
+    app.ctx.underlying = DRIFT_START
+    app.ctx.weight_minute = -1
+    app.ctx.used_weight = 0
+
+    @app.get(BOOK_TICKER_PATH)
+    async def book_ticker(request: Request) -> HTTPResponse:
+        ctx = request.app.ctx
+        symbol = request.args.get("symbol")
+        ctx.requests.append(symbol)
+        headers = {USED_WEIGHT_HEADER: str(_spend_weight(ctx))}
+        if ctx.fail_with in (RATE_LIMITED_STATUS, BANNED_STATUS):
+            headers["Retry-After"] = str(ctx.retry_after)
+            body = {"code": TOO_MANY_REQUESTS_CODE, "msg": "Too many requests."}
+            return json(body, status=ctx.fail_with, headers=headers)
+        if ctx.fail_with is not None:
+            body = {"code": -1000, "msg": "An unknown error occurred."}
+            return json(body, status=ctx.fail_with, headers=headers)
+        underlying = _next_underlying(ctx)
+        if symbol is None:
+            # Without a symbol Binance answers every ticker it lists.
+            tickers = [_ticker(s, underlying, ctx.random) for s in sorted(ctx.listed)]
+            return json(tickers, headers=headers)
+        if symbol not in ctx.listed:
+            body = {"code": INVALID_SYMBOL_CODE, "msg": "Invalid symbol."}
+            return json(body, status=400, headers=headers)
+        return json(_ticker(symbol, underlying, ctx.random), headers=headers)
+
+    return app
+
+
+def _spend_weight(ctx: Any) -> int:
+    minute = int(time.time() // 60)
+    if minute != ctx.weight_minute:
+        ctx.weight_minute, ctx.used_weight = minute, 0
+    ctx.used_weight += REQUEST_WEIGHT
+    return ctx.used_weight + ctx.weight_offset
+
+
+def _next_underlying(ctx: Any) -> Decimal:
+    if ctx.spot is not None:
+        return Decimal(ctx.spot)
+    steps = ctx.random.randint(-MAX_TICK_STEPS, MAX_TICK_STEPS)
+    ctx.underlying = min(DRIFT_CEILING, max(DRIFT_FLOOR, ctx.underlying + steps * SPOT_STEP))
+    return ctx.underlying
+
+
+def _ticker(symbol: str, underlying: Decimal, rng: random.Random) -> dict[str, str]:
+    mid = (underlying * PREMIUM.get(symbol, Decimal(1))).quantize(TICK)
+
+    def qty() -> str:
+        return f"{(Decimal(rng.randint(1_000, 5_000_000)) * QTY_STEP):.8f}"
+
+    return {
+        "symbol": symbol,
+        "bidPrice": f"{mid - TICK:.8f}",
+        "bidQty": qty(),
+        "askPrice": f"{mid + TICK:.8f}",
+        "askQty": qty(),
+    }
+
+
+class BinanceDemoVenue(DemoVenue):
+    """Starts the fake listing USDTBRL only, so the demo shows USDCBRL handled as unlisted."""
+
+    def __init__(self) -> None:
+        self._server: LoopbackServer | None = None
+
+    async def start(self, host: str, settings: DemoSettings) -> dict[str, Any]:
+        self._server = LoopbackServer(create_app(spot=settings.sandbox_spot))
+        base_url = await self._server.start(host)
+        return {"base_url": base_url}
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
