@@ -1,0 +1,27 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both install first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PLUGINS := $(sort $(wildcard plugins/*/pyproject.toml))
+EDITABLES := -e ".[test]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml $(PLUGINS)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(EDITABLES)
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/otc demo
+
+test: install
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .otc-demo .pytest_cache

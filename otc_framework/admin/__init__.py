@@ -1,0 +1,1 @@
+"""The operator's side: clients, spreads, controls, holidays, trade lifecycle."""

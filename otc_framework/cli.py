@@ -1,0 +1,197 @@
+"""The ``otc`` command.
+
+Every failure an operator can cause or meet (bad config, unreachable database or store)
+prints one line on stderr and exits non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from otc_framework import __version__
+from otc_framework.config import DeploymentConfig, load_config
+from otc_framework.errors import ConfigError, OtcError
+from otc_framework.plugins import build_plugin_host, enabled_names, installed_plugins
+
+DEFAULT_CONFIG = "deployments/demo/otc.toml"
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or os.environ.get("OTC_CONFIG") or DEFAULT_CONFIG)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=str))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from otc_framework.logs import configure_logging
+    from otc_framework.runtime.preflight import preflight
+    from otc_framework.web.serve import serve_workers
+
+    # Overrides travel as environment variables so every worker process sees them too.
+    for key, value in (("WORKERS", args.workers), ("HOST", args.host), ("PORT", args.port)):
+        if value is not None:
+            os.environ[f"OTC__SERVER__{key}"] = str(value)
+    path = _config_path(args)
+    config = load_config(path)
+    configure_logging(config.logging.level)
+    build_plugin_host(config)
+    asyncio.run(preflight(config))
+    serve_workers(config, path)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from otc_framework.demo import run_demo
+
+    run_demo(
+        host=args.host,
+        port=args.port,
+        data_dir=Path(args.data_dir),
+        market_hours=args.market_hours,
+        config_path=_config_path(args),
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from otc_framework.storage.database import close_database, migrate, open_database
+    from otc_framework.storage.seed import seed_controls
+
+    config = load_config(_config_path(args))
+    plugins = build_plugin_host(config)
+    url = config.database.url.get_secret_value()
+
+    async def run() -> list[str]:
+        done = await migrate(url, args.target)
+        if args.target is None:
+            # Plugin controls are seeded here, not by a migration: which plugins are
+            # enabled is the deployment's choice, not the schema's.
+            await open_database(url)
+            try:
+                await seed_controls(plugins.controls())
+            finally:
+                await close_database()
+        return done
+
+    done = asyncio.run(run())
+    _print_json({"migrations": done, "target": args.target or "latest"})
+    return 0
+
+
+def cmd_client_create(args: argparse.Namespace) -> int:
+    from otc_framework.admin.clients import create_client
+    from otc_framework.storage.database import close_database, open_database
+    from otc_framework.storage.models import AuditSource, Role, Tier
+
+    config = load_config(_config_path(args))
+
+    async def run() -> dict[str, Any]:
+        await open_database(config.database.url.get_secret_value())
+        try:
+            created = await create_client(
+                args.name, Tier(args.tier), role=Role(args.role), actor="cli", source=AuditSource.SYSTEM
+            )
+        finally:
+            await close_database()
+        client = created.client
+        return {
+            "id": str(client.id),
+            "name": client.name,
+            "tier": client.tier.value,
+            "role": client.role.value,
+            "active": client.active,
+            "apiKey": created.api_key,
+        }
+
+    _print_json(asyncio.run(run()))
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    enabled = set(enabled_names(load_config(path))) if path.exists() else set()
+    rows = [(p.name, p.distribution, p.version, "yes" if p.name in enabled else "no") for p in installed_plugins()]
+    header = ("NAME", "DISTRIBUTION", "VERSION", f"ENABLED ({path})")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config: DeploymentConfig = load_config(args.file)
+    plugins = build_plugin_host(config)
+    resolved = config.model_dump(mode="json", exclude={"plugins"})
+    resolved["plugins"] = {"enabled": plugins.enabled, **plugins.masked_configs()}
+    _print_json(resolved)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="otc", description="OTC desk framework")
+    parser.add_argument("--version", action="version", version=f"otc-framework {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--config", help=f"deployment file (default: $OTC_CONFIG or {DEFAULT_CONFIG})")
+        return p
+
+    p = with_config(sub.add_parser("serve", help="serve the API with N workers"))
+    p.add_argument("--workers", type=int)
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    p = with_config(sub.add_parser("demo", help="run the embedded demo (SQLite, in-process store, fake venues)"))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--data-dir", default=".otc-demo")
+    p.add_argument("--market-hours", choices=["always", "real"], default="always")
+    p.set_defaults(func=cmd_demo)
+
+    p = with_config(sub.add_parser("migrate", help="apply database migrations (and seed defaults)"))
+    p.add_argument("--target", help="migration name to move to, or 'zero' to roll everything back")
+    p.set_defaults(func=cmd_migrate)
+
+    client = sub.add_parser("client", help="manage clients").add_subparsers(dest="client_command", required=True)
+    p = with_config(client.add_parser("create", help="create a client; prints its API key once"))
+    p.add_argument("--name", required=True)
+    p.add_argument("--tier", required=True, choices=[f"T{i}" for i in range(1, 8)])
+    p.add_argument("--role", default="client", choices=["client", "admin"])
+    p.set_defaults(func=cmd_client_create)
+
+    p = with_config(sub.add_parser("plugins", help="list installed plugins and which are enabled"))
+    p.set_defaults(func=cmd_plugins)
+
+    config = sub.add_parser("config", help="deployment config").add_subparsers(dest="config_command", required=True)
+    p = config.add_parser("check", help="validate a deployment file; print it resolved, secrets masked")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_config_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OtcError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""``otc demo`` on a fresh data dir: ready within seconds, both spot sources fresh,
+credentials written, keys kept out of the log."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def demo(tmp_path: Path):  # noqa: ANN201
+    port = free_port()
+    data_dir = tmp_path / "demo"
+    log = (tmp_path / "demo.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "otc_framework.cli", "demo", "--port", str(port), "--data-dir", str(data_dir)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+        env={**os.environ, "OTC_SANDBOX_SPOT": "5.00"},
+    )
+    try:
+        yield f"http://127.0.0.1:{port}", data_dir, process, log
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def wait_ready(url: str, process: subprocess.Popen[str]) -> dict:
+    deadline = time.monotonic() + 60  # a generous bound for a loaded CI machine, not a speed claim
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the demo exited"
+        try:
+            response = httpx.get(f"{url}/health/ready", timeout=2)
+            body = response.json()
+            if response.status_code == 200 and all(s["fresh"] for s in body["spot"].values()):
+                return body
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("demo never became ready")
+
+
+def test_demo_serves_ready_with_both_spot_sources_fresh(demo) -> None:  # noqa: ANN001
+    url, data_dir, process, log = demo
+    body = wait_ready(url, process)
+    assert set(body["spot"]) == {"valorpro", "binance"}
+    assert body["spot"]["valorpro"]["instruments"].keys() == {"USD/BRL"}
+    assert "USDT/BRL" in body["spot"]["binance"]["instruments"]
+
+    credentials = json.loads((data_dir / "credentials.json").read_text())
+    assert credentials["admin"]["apiKey"].startswith("otc_")
+    assert [c["tier"] for c in credentials["clients"]] == [f"T{i}" for i in range(1, 8)]
+
+    log.seek(0)
+    logged = log.read()
+    assert logged, "the demo logs as JSON lines"
+    for line in logged.splitlines():
+        json.loads(line)
+    for key in [credentials["admin"]["apiKey"], *(c["apiKey"] for c in credentials["clients"])]:
+        assert key not in logged
