@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from sanic import Blueprint
 
     from otc_framework.controls import ControlDefinition
-    from otc_framework.testing.fake_venue import DemoVenue
     from otc_framework.ports import (
         AlertSink,
         Channel,
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
         LiquidityProvider,
         SpotSource,
     )
+    from otc_framework.testing.fake_venue import DemoVenue
 
 PROJECT = "otc_framework"
 

@@ -7,6 +7,7 @@ running event loop, so several can run side by side without threads or subproces
 
 from __future__ import annotations
 
+import random
 import socket
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -22,6 +23,30 @@ class DemoSettings:
     (``OTC_SANDBOX_SPOT``); ``None`` lets a fake drift like a market."""
 
     sandbox_spot: Decimal | None = None
+
+
+class MarketRate:
+    """A USD/BRL-like rate for fake venues: ``pinned`` when set (``OTC_SANDBOX_SPOT``, tests),
+    else a bounded random walk in 0.0001 steps. The bounds keep a long demo from wandering to
+    rates that make every screen look broken."""
+
+    STEP = Decimal("0.0001")
+    START = Decimal("5.0000")
+    FLOOR = Decimal("4.5000")
+    CEILING = Decimal("5.5000")
+    MAX_STEPS = 10
+
+    def __init__(self, pinned: Decimal | None = None, seed: int | None = None) -> None:
+        self.pinned = pinned
+        self.rate = self.START
+        self._random = random.Random(seed)
+
+    def next(self) -> Decimal:
+        if self.pinned is not None:
+            return Decimal(self.pinned).quantize(self.STEP)
+        steps = self._random.randint(-self.MAX_STEPS, self.MAX_STEPS)
+        self.rate = min(self.CEILING, max(self.FLOOR, self.rate + steps * self.STEP))
+        return self.rate
 
 
 class DemoVenue(ABC):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from otc_framework.storage.models import (
     SpotTick,
 )
 
-QUOTED_AT = datetime(2025, 3, 14, 13, 5, 7, tzinfo=timezone.utc)
+QUOTED_AT = datetime(2025, 3, 14, 13, 5, 7, tzinfo=UTC)
 
 
 async def _client(name: str = "Acme") -> Client:

@@ -138,7 +138,7 @@ class BinanceSpotSource(SpotSource):
         quotes = [r for r in results if isinstance(r, SpotQuote)]
         failures = {s: r for s, r in zip(due, results, strict=True) if isinstance(r, VenueError)}
         if not quotes:
-            detail = "; ".join(f"{s}: {e.message}" for s, e in failures.items())
+            detail = "; ".join(e.message for e in failures.values())
             detail = detail or f"no configured symbol is listed ({self._unlisted()})"
             raise VenueError(SOURCE_NAME, detail)
         for symbol, error in failures.items():

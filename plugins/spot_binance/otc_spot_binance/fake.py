@@ -24,7 +24,7 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer
+from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer, MarketRate
 from otc_spot_binance.client import (
     BANNED_STATUS,
     BOOK_TICKER_PATH,
@@ -39,11 +39,6 @@ from otc_spot_binance.client import (
 PREMIUM = {"USDTBRL": Decimal("1.001"), "USDCBRL": Decimal("1.0008")}
 TICK = Decimal("0.001")
 QTY_STEP = Decimal("0.01")
-SPOT_STEP = Decimal("0.0001")
-DRIFT_START = Decimal("5.0000")
-DRIFT_FLOOR = Decimal("4.5000")
-DRIFT_CEILING = Decimal("5.5000")
-MAX_TICK_STEPS = 10
 TOO_MANY_REQUESTS_CODE = -1003
 
 
@@ -60,13 +55,12 @@ def create_app(
     # Sanic refuses two apps of one name in a process; tests start many fakes.
     app = Sanic(f"fake_binance_{uuid.uuid4().hex[:12]}")
     app.ctx.listed = set(listed)
-    app.ctx.spot = spot
+    app.ctx.rate = MarketRate(spot, seed)
     app.ctx.fail_with = fail_with
     app.ctx.retry_after = retry_after
     app.ctx.weight_offset = weight_offset
     app.ctx.requests = []
     app.ctx.random = random.Random(seed)
-    app.ctx.underlying = DRIFT_START
     app.ctx.weight_minute = -1
     app.ctx.used_weight = 0
 
@@ -83,7 +77,7 @@ def create_app(
         if ctx.fail_with is not None:
             body = {"code": -1000, "msg": "An unknown error occurred."}
             return json(body, status=ctx.fail_with, headers=headers)
-        underlying = _next_underlying(ctx)
+        underlying = ctx.rate.next()
         if symbol is None:
             # Without a symbol Binance answers every ticker it lists.
             tickers = [_ticker(s, underlying, ctx.random) for s in sorted(ctx.listed)]
@@ -102,14 +96,6 @@ def _spend_weight(ctx: Any) -> int:
         ctx.weight_minute, ctx.used_weight = minute, 0
     ctx.used_weight += REQUEST_WEIGHT
     return ctx.used_weight + ctx.weight_offset
-
-
-def _next_underlying(ctx: Any) -> Decimal:
-    if ctx.spot is not None:
-        return Decimal(ctx.spot)
-    steps = ctx.random.randint(-MAX_TICK_STEPS, MAX_TICK_STEPS)
-    ctx.underlying = min(DRIFT_CEILING, max(DRIFT_FLOOR, ctx.underlying + steps * SPOT_STEP))
-    return ctx.underlying
 
 
 def _ticker(symbol: str, underlying: Decimal, rng: random.Random) -> dict[str, str]:

@@ -10,7 +10,6 @@ Test switches live on ``app.ctx`` and may be changed while it serves:
 
 from __future__ import annotations
 
-import random
 import secrets
 import uuid
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer
+from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer, MarketRate
 from otc_spot_valorpro.client import (
     AUTH_HEADER,
     AUTH_SCHEME,
@@ -33,13 +32,7 @@ from otc_spot_valorpro.client import (
     SYMBOL,
 )
 
-PRICE_STEP = Decimal("0.0001")
 HALF_SPREAD = Decimal("0.0010")
-DRIFT_START = Decimal("5.0000")
-# Bounds keep a long demo from wandering to rates that make every other screen look broken.
-DRIFT_FLOOR = Decimal("4.5000")
-DRIFT_CEILING = Decimal("5.5000")
-MAX_TICK_STEPS = 10
 
 
 def create_app(
@@ -54,12 +47,10 @@ def create_app(
     # Sanic refuses two apps of one name in a process; tests start many fakes.
     app = Sanic(f"fake_valorpro_{uuid.uuid4().hex[:12]}")
     app.ctx.token = token
-    app.ctx.spot = spot
+    app.ctx.rate = MarketRate(spot, seed)
     app.ctx.fail_with = fail_with
     app.ctx.retry_after = retry_after
     app.ctx.requests = 0
-    app.ctx.mid = DRIFT_START
-    app.ctx.random = random.Random(seed)
 
     @app.get(QUOTE_PATH)
     async def quote(request: Request) -> HTTPResponse:
@@ -71,17 +62,9 @@ def create_app(
         if ctx.fail_with is not None:
             headers = {"Retry-After": str(ctx.retry_after)} if ctx.fail_with == 429 else None
             return json({"error": "forced failure"}, status=ctx.fail_with, headers=headers)
-        return json(_quote_body(_next_mid(ctx)))
+        return json(_quote_body(ctx.rate.next()))
 
     return app
-
-
-def _next_mid(ctx: Any) -> Decimal:
-    if ctx.spot is not None:
-        return Decimal(ctx.spot).quantize(PRICE_STEP)
-    steps = ctx.random.randint(-MAX_TICK_STEPS, MAX_TICK_STEPS)
-    ctx.mid = min(DRIFT_CEILING, max(DRIFT_FLOOR, ctx.mid + steps * PRICE_STEP))
-    return ctx.mid
 
 
 def _quote_body(mid: Decimal) -> dict[str, str]:

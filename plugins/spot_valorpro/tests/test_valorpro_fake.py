@@ -54,7 +54,7 @@ async def test_drifting_price_stays_near_five_on_the_tick(fake, http) -> None:
 
 
 async def test_pinned_spot(fake, http) -> None:
-    fake.app.ctx.spot = Decimal("5.2500")
+    fake.app.ctx.rate.pinned = Decimal("5.2500")
     [quote] = await _source(fake, http).fetch()
     assert quote.mid == quote.last == Decimal("5.2500")
 
