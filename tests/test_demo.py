@@ -37,12 +37,17 @@ def demo(tmp_path: Path):  # noqa: ANN201
     try:
         yield f"http://127.0.0.1:{port}", data_dir, process, log
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        interrupt(process)
         log.close()
+
+
+def interrupt(process: subprocess.Popen[str]) -> None:
+    """Stop a served process as an operator's Ctrl-C would; kill it if it hangs."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def wait_ready(url: str, process: subprocess.Popen[str]) -> dict:

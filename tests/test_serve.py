@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from otc_framework.testing.pytest_plugin import REDIS_URL
-from tests.test_demo import free_port
+from tests.test_demo import free_port, interrupt
 
 ROOT = Path(__file__).parents[1]
 
@@ -58,11 +57,7 @@ def test_two_workers_serve_and_one_polls(migrated_database_url: str, store_names
             spot = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).json()["spot"]
             assert spot["binance"]["fresh"] is False and "ConnectError" in spot["binance"]["lastError"]
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        interrupt(process)
     log.seek(0)
     lines = [json.loads(line) for line in log if line.startswith("{")]
     log.close()

@@ -8,6 +8,8 @@ Both dialects report the refusal as an integrity error.
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
+from otc_framework.errors import ConfigError
+
 _POSTGRES_FORWARD = """
 CREATE FUNCTION otc_audit_logs_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -47,9 +49,7 @@ _SQL = {
 def _script(schema_editor, direction: int) -> str:
     dialect = schema_editor.client.capabilities.dialect
     if dialect not in _SQL:
-        raise NotImplementedError(
-            f"audit_logs triggers exist for PostgreSQL and SQLite, not {dialect}"
-        )
+        raise ConfigError(f"database: audit_logs triggers exist for PostgreSQL and SQLite, not {dialect}")
     return _SQL[dialect][direction]
 
 
