@@ -31,7 +31,7 @@ def demo(tmp_path: Path):  # noqa: ANN201
     log = (tmp_path / "demo.log").open("w+")
     process = subprocess.Popen(
         [sys.executable, "-m", "otc_framework.cli", "demo", "--port", str(port), "--data-dir", str(data_dir)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
         env={**os.environ, "OTC_SANDBOX_SPOT": "5.00"},
     )
     try:
@@ -42,12 +42,18 @@ def demo(tmp_path: Path):  # noqa: ANN201
 
 
 def interrupt(process: subprocess.Popen[str]) -> None:
-    """Stop a served process as an operator's Ctrl-C would; kill it if it hangs."""
+    """Stop a served process as an operator's Ctrl-C would, then make sure nothing of its
+    session (worker processes) outlives it to write into a store the test cleans up."""
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def wait_ready(url: str, process: subprocess.Popen[str]) -> dict:

@@ -37,7 +37,7 @@ def test_two_workers_serve_and_one_polls(migrated_database_url: str, store_names
     env = {**os.environ, "DB_URL": migrated_database_url, "STORE_URL": REDIS_URL, "JWT": "s" * 40}
     process = subprocess.Popen(
         [sys.executable, "-m", "otc_framework.cli", "serve", "--config", str(config), "--port", str(port)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed claim
