@@ -48,22 +48,12 @@ class LiveApp:
 
 
 @pytest.fixture
-async def serve() -> AsyncIterator[Any]:
+async def serve(loopback: Any, http: Any) -> Any:
     """``await serve(app)`` starts ``app`` on loopback and returns a ``LiveApp``."""
-    import httpx
-
-    from otc_framework.testing.fake_venue import LoopbackServer
-
-    started: list[tuple[LoopbackServer, httpx.AsyncClient]] = []
 
     async def start(app: Any) -> LiveApp:
-        server = LoopbackServer(app)
-        base_url = await server.start()
-        http = httpx.AsyncClient(base_url=base_url, timeout=10)
-        started.append((server, http))
+        server = await loopback(app)
+        http.base_url = server.base_url
         return LiveApp(app, http)
 
-    yield start
-    for server, http in started:
-        await http.aclose()
-        await server.stop()
+    return start

@@ -36,9 +36,9 @@ class Runtime:
         self.spot_loop: LeasedLoop | None = None
 
     @property
-    def spot_max_age_seconds(self) -> float:
+    def spot_max_age_seconds(self) -> int:
         """Until the controls read path serves it per request, the control's default."""
-        return float(_SPOT_MAX_AGE_DEFAULT)
+        return int(_SPOT_MAX_AGE_DEFAULT)
 
     async def start(self) -> None:
         await open_database(self.config.database.url.get_secret_value())

@@ -7,6 +7,10 @@ Backends: SQLite and the in-process store always run. PostgreSQL and Redis run w
 unless ``OTC_TEST_REQUIRE_SERVICES=1`` (as in CI), which turns an unreachable service into a
 failure so a green run always means both backends were exercised.
 
+Also: ``http`` (an ``httpx.AsyncClient``, closed after the test) and ``loopback``
+(``await loopback(app)`` serves a Sanic app, a fake venue or the desk itself, on a loopback
+port until the test ends).
+
 Load it with ``-p otc_framework.testing.pytest_plugin`` (the core's pytest config does).
 """
 
@@ -132,3 +136,28 @@ async def store(store_url: str, store_namespace: str) -> AsyncIterator[Any]:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[Any]:
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[Any]:
+    from otc_framework.testing.fake_venue import LoopbackServer
+
+    servers: list[LoopbackServer] = []
+
+    async def start(app: Any) -> LoopbackServer:
+        server = LoopbackServer(app)
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in reversed(servers):
+        await server.stop()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -34,12 +34,6 @@ def ticker(symbol: str, bid: str = "5.00400000", ask: str = "5.00600000") -> dic
 
 
 INVALID_SYMBOL = {"code": -1121, "msg": "Invalid symbol."}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @pytest.fixture

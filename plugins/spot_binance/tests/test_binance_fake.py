@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import httpx
@@ -17,19 +16,8 @@ from otc_spot_binance.fake import create_app
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[LoopbackServer]:
-    server = LoopbackServer(create_app(seed=5))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
+async def fake(loopback) -> LoopbackServer:  # noqa: ANN001
+    return await loopback(create_app(seed=5))
 
 
 class Clock:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import httpx
@@ -18,19 +17,8 @@ TOKEN = "fake-token"
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[LoopbackServer]:
-    server = LoopbackServer(create_app(TOKEN, seed=1))
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
+async def fake(loopback) -> LoopbackServer:  # noqa: ANN001
+    return await loopback(create_app(TOKEN, seed=1))
 
 
 def _source(fake: LoopbackServer, http: httpx.AsyncClient, token: str = TOKEN) -> ValorProSpotSource:

@@ -4,9 +4,8 @@ from decimal import Decimal
 from importlib.metadata import entry_points
 
 import httpx
-import pluggy
 
-from otc_framework import hookspecs
+from otc_framework.plugins import OtcPluginManager
 from otc_framework.ports import USD_BRL
 from otc_framework.testing.fake_venue import DemoSettings
 from otc_spot_valorpro import plugin
@@ -15,9 +14,8 @@ from otc_spot_valorpro.config import ValorProConfig
 from otc_spot_valorpro.fake import ValorProDemoVenue
 
 
-def _manager() -> pluggy.PluginManager:
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
+def _manager() -> OtcPluginManager:
+    pm = OtcPluginManager()
     pm.register(plugin, name="spot_valorpro")
     return pm
 
