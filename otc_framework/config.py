@@ -90,6 +90,28 @@ class SpotConfig(_Section):
     poll_interval_seconds: float = Field(1.0, gt=0, le=60)
 
 
+class PricingConfig(_Section):
+    """Which spot source prices quotes (SPEC §4 spot mode), and which one is snapshotted as
+    the second reference (``binanceAtQuote``); names are spot sources' names."""
+
+    spot_source: str = "valorpro"
+    spot_instrument: str = "USD/BRL"
+    second_source: str | None = "binance"
+    second_instrument: str = "USDT/BRL"
+
+
+class RateLimitsConfig(_Section):
+    """Token buckets (SPEC §7): login attempts per caller IP, quotes per client.
+
+    ``*_burst`` is the bucket's capacity; ``*_per_second`` its refill rate.
+    """
+
+    login_burst: int = Field(10, ge=1)
+    login_per_second: float = Field(0.2, gt=0)
+    quote_burst: int = Field(50, ge=1)
+    quote_per_second: float = Field(20.0, gt=0)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -116,6 +138,8 @@ class DeploymentConfig(_Section):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     market_hours: MarketHoursConfig = Field(default_factory=MarketHoursConfig)
     spot: SpotConfig = Field(default_factory=SpotConfig)
+    pricing: PricingConfig = Field(default_factory=PricingConfig)
+    rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
 

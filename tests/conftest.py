@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from otc_framework.config import DeploymentConfig, build_config
-from otc_framework.storage.database import migrate
 
 JWT_SECRET = "test-secret-0123456789-abcdefghijklmnop"
-
-
-@pytest.fixture
-async def migrated_database_url(database_url: str) -> AsyncIterator[str]:
-    await migrate(database_url)
-    yield database_url
 
 
 def make_config(database_url: str, store_url: str = "memory://", namespace: str = "otc", **tree: Any) -> DeploymentConfig:

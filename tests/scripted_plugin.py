@@ -55,6 +55,14 @@ def otc_spot_sources(config: ScriptedConfig, http: object) -> list[SpotSource]:
     return [source]
 
 
+CLOSINGS: list[dict] = []
+
+
+@hookimpl
+def otc_closing_created(closing: dict) -> None:
+    CLOSINGS.append(closing)
+
+
 def failing(message: str = "venue down") -> VenueError:
     return VenueError("scripted", message)
 

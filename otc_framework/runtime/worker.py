@@ -6,15 +6,29 @@ and the benchmark, so nothing about start-up order lives in web code.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 
 import httpx
 
+from otc_framework.auth.tokens import TokenService
 from otc_framework.config import DeploymentConfig
 from otc_framework.controls import CORE_CONTROLS
 from otc_framework.plugins import PluginHost
 from otc_framework.ports import SpotSource
+from otc_framework.pricing.pipeline import PricingPipeline
+from otc_framework.pricing.reference_price import SpotReference
+from otc_framework.pricing.stream import (
+    TICK_INTERVAL_SECONDS,
+    TICKER_LEASE,
+    TICKER_LEASE_TTL_SECONDS,
+    PriceFanout,
+    PriceTicker,
+)
+from otc_framework.reference import ReferenceCache
 from otc_framework.runtime.leased_loop import LeasedLoop
+from otc_framework.sessions.service import TradingDesk
 from otc_framework.spot import SpotFeed, SpotPoller
 from otc_framework.storage.database import close_database, open_database
 from otc_framework.storage.store import Store, open_store
@@ -34,11 +48,29 @@ class Runtime:
         self.spot_sources: list[SpotSource] = []
         self.spot_feed: SpotFeed | None = None
         self.spot_loop: LeasedLoop | None = None
+        self.controls = plugins.controls()
+        secret = config.auth.jwt_secret
+        # Outside the demo the config refuses to load without a secret; the demo gets a
+        # per-process one when none was given (its tokens die with it).
+        self.tokens = TokenService(
+            secret.get_secret_value() if secret else secrets.token_urlsafe(32), config.auth.token_ttl_hours
+        )
+        self.reference: ReferenceCache | None = None
+        self.pricing: PricingPipeline | None = None
+        self.desk: TradingDesk | None = None
+        self.price_ticker: PriceTicker | None = None
+        self.price_loop: LeasedLoop | None = None
+        self.price_fanout: PriceFanout | None = None
 
-    @property
-    def spot_max_age_seconds(self) -> int:
-        """Until the controls read path serves it per request, the control's default."""
-        return int(_SPOT_MAX_AGE_DEFAULT)
+    async def spot_max_age_seconds(self) -> int:
+        """The live control; its default when the store or the database cannot say (the
+        health report must answer exactly then)."""
+        try:
+            assert self.reference is not None
+            reference, _ = await asyncio.wait_for(self.reference.current(), 1.0)
+            return reference.controls.integer("spot_max_age_seconds")
+        except Exception:
+            return int(_SPOT_MAX_AGE_DEFAULT)
 
     async def start(self) -> None:
         await open_database(self.config.database.url.get_secret_value())
@@ -51,6 +83,10 @@ class Runtime:
         self.spot_sources = self.plugins.spot_sources(self.http)
         self.spot_feed = SpotFeed(self.store, [s.name for s in self.spot_sources])
         await self.spot_feed.start()
+        self.reference = ReferenceCache(self.store, self.controls, self.config.market_hours)
+        self.pricing = PricingPipeline(SpotReference(self.spot_feed, self.config.pricing))
+        self.desk = TradingDesk(self.store, self.pricing, self.config.rate_limits, self.plugins.hook.otc_closing_created)
+        await self._start_price_stream()
         poller = SpotPoller(self.spot_sources, self.store, notify=self.plugins.hook.otc_spot_status_changed)
         interval = self.config.spot.poll_interval_seconds
         self.spot_loop = LeasedLoop(
@@ -58,7 +94,23 @@ class Runtime:
         )
         self.spot_loop.start()
 
+    async def _start_price_stream(self) -> None:
+        """Every worker fans ticks out to its sockets; one process per deployment computes them."""
+        assert self.store is not None and self.reference is not None and self.pricing is not None
+        self.price_fanout = PriceFanout(self.store)
+        await self.price_fanout.start()
+        self.price_ticker = PriceTicker(self.store, self.reference, self.pricing)
+        self.price_loop = LeasedLoop(
+            self.store, TICKER_LEASE, self.price_ticker.tick,
+            interval=TICK_INTERVAL_SECONDS, lease_ttl=TICKER_LEASE_TTL_SECONDS,
+        )
+        self.price_loop.start()
+
     async def stop(self) -> None:
+        if self.price_loop is not None:
+            await self.price_loop.stop()
+        if self.price_fanout is not None:
+            await self.price_fanout.stop()
         if self.spot_loop is not None:
             await self.spot_loop.stop()
         if self.spot_feed is not None:

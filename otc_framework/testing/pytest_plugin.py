@@ -7,6 +7,9 @@ Backends: SQLite and the in-process store always run. PostgreSQL and Redis run w
 unless ``OTC_TEST_REQUIRE_SERVICES=1`` (as in CI), which turns an unreachable service into a
 failure so a green run always means both backends were exercised.
 
+``migrated_database_url`` is ``database_url`` with every migration applied (copied from a
+template migrated once per run).
+
 Also: ``http`` (an ``httpx.AsyncClient``, closed after the test) and ``loopback``
 (``await loopback(app)`` serves a Sanic app, a fake venue or the desk itself, on a loopback
 port until the test ends).
@@ -90,6 +93,67 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
         await Tortoise.close_connections()
         await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# Migrated once per test session and per backend, then copied for every test that wants a
+# migrated database: a PostgreSQL ``CREATE DATABASE … TEMPLATE`` or a file copy costs a
+# fraction of running the migrations again.
+_TEMPLATES: dict[str, str] = {}
+
+
+async def _postgres_template() -> str:
+    if "postgres" not in _TEMPLATES:
+        from otc_framework.storage.database import migrate
+
+        name = f"otc_test_template_{uuid.uuid4().hex[:12]}"
+        await _postgres_admin(f'CREATE DATABASE "{name}"')
+        _TEMPLATES["postgres"] = name
+        await migrate(_with_database(POSTGRES_URL, name))
+    return _TEMPLATES["postgres"]
+
+
+async def _sqlite_template(directory: Path) -> Path:
+    if "sqlite" not in _TEMPLATES:
+        from otc_framework.storage.database import migrate
+
+        path = directory / "template.sqlite3"
+        await migrate(f"sqlite://{path}")
+        _TEMPLATES["sqlite"] = str(path)
+    return Path(_TEMPLATES["sqlite"])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def migrated_database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """URL of a new database with every migration applied, on each backend, dropped after."""
+    if request.param == "sqlite":
+        import shutil
+
+        template = await _sqlite_template(tmp_path_factory.mktemp("otc-template"))
+        target = tmp_path / "otc.sqlite3"
+        shutil.copyfile(template, target)
+        yield f"sqlite://{target}"
+        return
+    require_service("PostgreSQL", POSTGRES_URL)
+    template = await _postgres_template()
+    name = f"otc_test_{uuid.uuid4().hex[:12]}"
+    await _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _with_database(POSTGRES_URL, name)
+    finally:
+        from tortoise import Tortoise
+
+        await Tortoise.close_connections()
+        await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    name = _TEMPLATES.pop("postgres", None)
+    if name is not None:
+        import asyncio
+
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -33,7 +33,7 @@ from collections.abc import Callable
 import pytest
 
 from otc_framework.errors import StoreError
-from otc_framework.storage.store.base import Store, Subscription
+from otc_framework.storage.store.base import Store, Subscription, TakeOutcome
 
 QUEUE_OVERFLOW = 1100
 RECEIVE_TIMEOUT = 5.0
@@ -138,6 +138,41 @@ class StoreContract:
         results = await asyncio.gather(*(store.take("oid") for _ in range(50)))
         assert results.count("v") == 1
         assert results.count(None) == 49
+
+    async def test_get_many_in_order_with_gaps(self, store: Store) -> None:
+        await store.set("a", "1")
+        await store.set("c", "3")
+        assert await store.get_many(["a", "b", "c"]) == ["1", None, "3"]
+        assert await store.get_many([]) == []
+
+    async def test_take_owned_once_then_tombstone(self, store: Store) -> None:
+        await store.set_owned("session", "alice", "payload|with|bars", ttl=30)
+        assert await store.take_owned("session", "alice", tombstone_ttl=30) == (TakeOutcome.TAKEN, "payload|with|bars")
+        assert await store.take_owned("session", "alice", tombstone_ttl=30) == (TakeOutcome.TAKEN_BEFORE, None)
+        assert await store.take_owned("session", "bob", tombstone_ttl=30) == (TakeOutcome.NOT_OWNER, None)
+
+    async def test_take_owned_refuses_another_owner_and_keeps_the_value(self, store: Store) -> None:
+        await store.set_owned("session", "alice", "v", ttl=30)
+        assert await store.take_owned("session", "bob", tombstone_ttl=30) == (TakeOutcome.NOT_OWNER, None)
+        assert await store.take_owned("session", "alice", tombstone_ttl=30) == (TakeOutcome.TAKEN, "v")
+
+    async def test_take_owned_absent_and_expired(self, store: Store) -> None:
+        assert await store.take_owned("never", "alice", tombstone_ttl=30) == (TakeOutcome.ABSENT, None)
+        await store.set_owned("brief", "alice", "v", ttl=0.05)
+        await asyncio.sleep(0.15)
+        assert await store.take_owned("brief", "alice", tombstone_ttl=30) == (TakeOutcome.ABSENT, None)
+
+    async def test_set_owned_clears_the_tombstone(self, store: Store) -> None:
+        await store.set_owned("session", "alice", "v", ttl=30)
+        await store.take_owned("session", "alice", tombstone_ttl=30)
+        await store.set_owned("session", "alice", "v", ttl=30)  # put back after a failed use
+        assert await store.take_owned("session", "alice", tombstone_ttl=30) == (TakeOutcome.TAKEN, "v")
+
+    async def test_concurrent_take_owned_gives_value_to_exactly_one(self, store: Store) -> None:
+        await store.set_owned("session", "alice", "v", ttl=30)
+        results = await asyncio.gather(*(store.take_owned("session", "alice", tombstone_ttl=30) for _ in range(50)))
+        assert results.count((TakeOutcome.TAKEN, "v")) == 1
+        assert results.count((TakeOutcome.TAKEN_BEFORE, None)) == 49
 
     async def test_concurrent_set_if_absent_lets_exactly_one_win(self, store: Store) -> None:
         results = await asyncio.gather(

@@ -12,11 +12,16 @@ import uuid
 
 from sanic import Sanic
 
+from otc_framework.auth import routes as auth_routes
+from otc_framework.closings import routes as closing_routes
 from otc_framework.config import DeploymentConfig
 from otc_framework.logs import register_secrets
 from otc_framework.plugins import PluginHost, build_plugin_host
+from otc_framework.pricing import routes as price_routes
+from otc_framework.pricing import stream_routes as price_stream_routes
 from otc_framework.runtime.worker import Runtime
-from otc_framework.web import health, tracing
+from otc_framework.sessions import routes as session_routes
+from otc_framework.web import health, openapi, tracing
 from otc_framework.web.problems import ProblemErrorHandler
 
 
@@ -41,7 +46,11 @@ def create_app(
     app.ctx.runtime = Runtime(config, plugins)
 
     tracing.install(app)
-    app.blueprint(health.bp)
+    for blueprint in (
+        health.bp, openapi.bp, auth_routes.bp, price_routes.bp, price_stream_routes.bp, session_routes.bp,
+        closing_routes.bp,
+    ):
+        app.blueprint(blueprint)
     for blueprint in plugins.routes():
         app.blueprint(blueprint)
 

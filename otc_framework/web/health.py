@@ -9,13 +9,16 @@ without taking the admin API, which operators need most then, out of the load ba
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from otc_framework.errors import NotReady, OtcError
 from otc_framework.storage.database import ping as ping_database
+from otc_framework.web.endpoint import endpoint
 from otc_framework.web.problems import problem_response
 from otc_framework.web.tracing import request_trace_id
 
@@ -24,7 +27,43 @@ CHECK_TIMEOUT_SECONDS = 2.0
 bp = Blueprint("health")
 
 
+# The answers below are built as plain dicts; these models only describe them for the API document.
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+
+
+class Check(BaseModel):
+    """One dependency's probe."""
+
+    ok: bool
+    # Absent, never null, when ok: the schema says string and shows no (null) default.
+    error: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Why the probe failed; absent when ok",
+        json_schema_extra=lambda schema: schema.pop("default", None),
+    )
+
+
+class SpotSourceReport(BaseModel):
+    """One spot source: reported for operators, never a reason to be unready."""
+
+    fresh: bool = Field(description="Its newest rate is within the allowed age and it has no error")
+    age_seconds: float | None = Field(alias="ageSeconds", description="Age of its newest rate; null before the first")
+    instruments: dict[str, float] = Field(description="Age in seconds of each instrument's rate")
+    last_error: str | None = Field(alias="lastError")
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    database: Check
+    store: Check
+    spot: dict[str, SpotSourceReport] = Field(description="By source name")
+
+
 @bp.get("/health")
+@endpoint("Liveness: the worker answers", auth="none", responses={200: Liveness}, tags=("health",))
 async def liveness(request: Request) -> HTTPResponse:
     return json({"status": "ok"})
 
@@ -40,13 +79,22 @@ async def _check(probe: Any) -> dict[str, Any]:
 
 
 @bp.get("/health/ready")
+@endpoint(
+    "Readiness: the worker reaches the database and the store",
+    auth="none",
+    responses={200: Readiness},
+    errors=(NotReady,),
+    description="503 NOT_READY when the database or the store is unreachable; that problem carries the same "
+    "database, store and spot members. Spot sources are reported but never make the worker unready.",
+    tags=("health",),
+)
 async def readiness(request: Request) -> HTTPResponse:
     runtime = request.app.ctx.runtime
     database, store = await asyncio.gather(_check(ping_database), _check(runtime.store.ping))
     report = {
         "database": database,
         "store": store,
-        "spot": runtime.spot_feed.report(runtime.spot_max_age_seconds),
+        "spot": runtime.spot_feed.report(await runtime.spot_max_age_seconds()),
     }
     if database["ok"] and store["ok"]:
         return json({"status": "ready", **report})

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sanic import Request
-from sanic.exceptions import SanicException
+from sanic.exceptions import RequestCancelled, SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse
 
@@ -75,7 +75,10 @@ class ProblemErrorHandler(ErrorHandler):
     def default(self, request: Request, exception: Exception) -> HTTPResponse:
         trace_id = request_trace_id(request)
         problem, status = to_problem(exception)
-        if isinstance(problem, errors.InternalError) and problem is not exception:
+        # A caller that hung up is not a fault of ours: no ERROR line for it.
+        if isinstance(problem, errors.InternalError) and problem is not exception and not isinstance(
+            exception, RequestCancelled
+        ):
             log.error(
                 "unhandled exception",
                 exc_info=(type(exception), exception, exception.__traceback__),

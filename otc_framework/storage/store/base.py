@@ -12,8 +12,9 @@ encoding choices and lets Decimal stay exact as text.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,20 @@ class RateDecision:
     allowed: bool
     retry_after: float
     remaining: float
+
+
+# An owned value is stored as ``owner + OWNER_SEPARATOR + value``; its tombstone holds the owner.
+OWNER_SEPARATOR = "\x1f"
+TOMBSTONE_SUFFIX = ":taken"
+
+
+class TakeOutcome(StrEnum):
+    """What ``take_owned`` found."""
+
+    TAKEN = "taken"  # the value is the caller's now; a tombstone remembers it was taken
+    ABSENT = "absent"  # never set, or expired, and not taken
+    TAKEN_BEFORE = "taken_before"  # the same owner took it already
+    NOT_OWNER = "not_owner"  # it (or its tombstone) belongs to another owner
 
 
 class Subscription(ABC):
@@ -51,6 +66,10 @@ class Store(ABC):
         """The value, or ``None`` when absent or expired."""
 
     @abstractmethod
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        """The values of ``keys``, in order, in one round trip (``None`` where absent)."""
+
+    @abstractmethod
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         """Set a value, expiring after ``ttl`` seconds (> 0) when given, else never."""
 
@@ -61,6 +80,21 @@ class Store(ABC):
     @abstractmethod
     async def take(self, key: str) -> str | None:
         """Get and delete in one step: of many concurrent callers, exactly one gets the value."""
+
+    @abstractmethod
+    async def set_owned(self, key: str, owner: str, value: str, ttl: float) -> None:
+        """Store ``value`` as belonging to ``owner`` for ``ttl`` seconds, clearing any
+        tombstone of ``key`` (so a value put back after a failed use can be taken again)."""
+
+    @abstractmethod
+    async def take_owned(self, key: str, owner: str, tombstone_ttl: float) -> tuple[TakeOutcome, str | None]:
+        """Take a value stored by ``set_owned``, for ``owner`` only, in one atomic step.
+
+        Of many concurrent callers exactly one gets ``TAKEN`` and the value; a tombstone then
+        answers ``TAKEN_BEFORE`` to the same owner (``NOT_OWNER`` to anyone else) for
+        ``tombstone_ttl`` seconds. A value of another owner is left untouched. This is what
+        tells "already used" from "expired" without a race between taking and marking.
+        """
 
     @abstractmethod
     async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:

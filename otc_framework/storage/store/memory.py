@@ -13,10 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from otc_framework.errors import StoreError
-from otc_framework.storage.store.base import RateDecision, Store, Subscription
+from otc_framework.storage.store.base import (
+    OWNER_SEPARATOR,
+    TOMBSTONE_SUFFIX,
+    RateDecision,
+    Store,
+    Subscription,
+    TakeOutcome,
+)
 
 log = logging.getLogger(__name__)
 
@@ -198,9 +205,36 @@ class MemoryStore(Store):
     async def get(self, key: str) -> str | None:
         return self._live(self._prefix + key, self._now())
 
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        now = self._now()
+        return [self._live(self._prefix + key, now) for key in keys]
+
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         check_ttl(ttl)
         self._put(self._prefix + key, value, ttl, self._now())
+
+    async def set_owned(self, key: str, owner: str, value: str, ttl: float) -> None:
+        check_ttl(ttl)
+        now = self._now()
+        self._entries.pop(self._prefix + key + TOMBSTONE_SUFFIX, None)
+        self._put(self._prefix + key, owner + OWNER_SEPARATOR + value, ttl, now)
+
+    async def take_owned(self, key: str, owner: str, tombstone_ttl: float) -> tuple[TakeOutcome, str | None]:
+        check_ttl(tombstone_ttl)
+        now = self._now()
+        key = self._prefix + key
+        stored = self._live(key, now)
+        if stored is not None:
+            holder, _, value = stored.partition(OWNER_SEPARATOR)
+            if holder != owner:
+                return TakeOutcome.NOT_OWNER, None
+            del self._entries[key]
+            self._put(key + TOMBSTONE_SUFFIX, owner, tombstone_ttl, now)
+            return TakeOutcome.TAKEN, value
+        taker = self._live(key + TOMBSTONE_SUFFIX, now)
+        if taker is None:
+            return TakeOutcome.ABSENT, None
+        return (TakeOutcome.TAKEN_BEFORE if taker == owner else TakeOutcome.NOT_OWNER), None
 
     async def delete(self, key: str) -> bool:
         now = self._now()

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -31,7 +31,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from otc_framework.errors import ConfigError, StoreError
-from otc_framework.storage.store.base import RateDecision, Store, Subscription
+from otc_framework.storage.store.base import (
+    OWNER_SEPARATOR,
+    TOMBSTONE_SUFFIX,
+    RateDecision,
+    Store,
+    Subscription,
+    TakeOutcome,
+)
 from otc_framework.storage.store.memory import (
     DEFAULT_QUEUE_SIZE,
     LEASE_PREFIX,
@@ -92,6 +99,29 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
+"""
+
+# The owner check, the take and the tombstone in one step: no caller can see the value gone
+# before its tombstone exists, which is how "already closed" differs from "expired".
+TAKE_OWNED = """
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local cut = string.find(stored, ARGV[3], 1, true)
+  if not cut or string.sub(stored, 1, cut - 1) ~= ARGV[1] then
+    return {'not_owner'}
+  end
+  redis.call('DEL', KEYS[1])
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  return {'taken', string.sub(stored, cut + string.len(ARGV[3]))}
+end
+local taker = redis.call('GET', KEYS[2])
+if not taker then
+  return {'absent'}
+end
+if taker == ARGV[1] then
+  return {'taken_before'}
+end
+return {'not_owner'}
 """
 
 
@@ -184,6 +214,7 @@ class RedisStore(Store):
         self._token_bucket = self._redis.register_script(TOKEN_BUCKET)
         self._acquire = self._redis.register_script(ACQUIRE_LEASE)
         self._release_script = self._redis.register_script(RELEASE_LEASE)
+        self._take_owned = self._redis.register_script(TAKE_OWNED)
 
         self._fanout = Fanout()
         self._pubsub: PubSub | None = None
@@ -214,6 +245,27 @@ class RedisStore(Store):
     async def get(self, key: str) -> str | None:
         with self._guard("get"):
             return await self._redis.get(self._key(key))
+
+    async def get_many(self, keys: Sequence[str]) -> list[str | None]:
+        if not keys:
+            return []
+        with self._guard("get_many"):
+            return await self._redis.mget([self._key(key) for key in keys])
+
+    async def set_owned(self, key: str, owner: str, value: str, ttl: float) -> None:
+        check_ttl(ttl)
+        with self._guard("set_owned"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(self._key(key + TOMBSTONE_SUFFIX))
+                pipe.set(self._key(key), owner + OWNER_SEPARATOR + value, px=_milliseconds(ttl))
+                await pipe.execute()
+
+    async def take_owned(self, key: str, owner: str, tombstone_ttl: float) -> tuple[TakeOutcome, str | None]:
+        check_ttl(tombstone_ttl)
+        keys = [self._key(key), self._key(key + TOMBSTONE_SUFFIX)]
+        with self._guard("take_owned"):
+            answer = await self._take_owned(keys=keys, args=[owner, _milliseconds(tombstone_ttl), OWNER_SEPARATOR])
+        return TakeOutcome(answer[0]), (answer[1] if len(answer) > 1 else None)
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         check_ttl(ttl)

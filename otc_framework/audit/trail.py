@@ -1,0 +1,78 @@
+"""Writing audit rows. Rows are append-only (``AuditLog``); callers inside a transaction pass
+its connection so the row commits or rolls back with what it describes.
+
+On PostgreSQL a row is one plain INSERT, below the ORM: SESSION_CREATED is written on every
+quote and was most of a quote's cost through the ORM. SQLite (the embedded default) goes
+through the model; both take their values from one ``AuditRow``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from otc_framework.storage.models import AuditLog, AuditSource, encode_json
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    action: str
+    actor: str
+    source: str
+    session_id: str | None = None
+    oid: str | None = None
+    closing_id: UUID | None = None
+    client_id: UUID | None = None
+    ip_address: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def values(self) -> list[Any]:
+        """Column values in ``COLUMNS`` order, as PostgreSQL takes them."""
+        return [encode_json(self.detail) if c == "detail" else getattr(self, c) for c in COLUMNS]
+
+
+COLUMNS = tuple(AuditRow.__dataclass_fields__)
+
+
+def placeholders(first: int) -> str:
+    """``$first, …`` for the audit columns, the JSON one cast to jsonb."""
+    return ", ".join(f"${i}::jsonb" if c == "detail" else f"${i}" for i, c in enumerate(COLUMNS, start=first))
+
+
+_POSTGRES_INSERT = f"INSERT INTO audit_logs ({', '.join(COLUMNS)}) VALUES ({placeholders(1)})"
+
+
+def _uuid(value: Any) -> UUID | None:
+    return None if value is None or isinstance(value, UUID) else UUID(str(value))
+
+
+async def append(row: AuditRow, using_db: BaseDBAsyncClient | None = None) -> None:
+    connection = using_db or connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query(_POSTGRES_INSERT, row.values())
+    else:
+        await AuditLog.create(**asdict(row), using_db=using_db)
+
+
+async def record(
+    action: str,
+    *,
+    actor: str,
+    source: AuditSource,
+    detail: dict[str, Any] | None = None,
+    session_id: str | None = None,
+    oid: str | None = None,
+    closing_id: Any = None,
+    client_id: Any = None,
+    ip_address: str | None = None,
+    using_db: BaseDBAsyncClient | None = None,
+) -> None:
+    row = AuditRow(action, actor, str(source), session_id, oid, _uuid(closing_id), _uuid(client_id), ip_address,
+                   detail or {})
+    await append(row, using_db)

@@ -1,0 +1,76 @@
+"""The client record every authenticated request is checked against, cached in the store.
+
+A request reads ``client:{id}`` (in the same round trip as the reference data); on a miss it
+loads the row and caches it only if no one cached it meanwhile (``set_if_absent``). Writers
+re-read the committed row and overwrite the cache (``refresh_client``) after committing, so
+a reader that loaded the old row before the commit can never put it back over the new one.
+The TTL bounds what two writers racing on one client could leave behind.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from otc_framework.storage.models import Client, Role, Tier
+from otc_framework.storage.store import Store
+
+CACHE_TTL_SECONDS = 300
+
+
+def client_key(client_id: str) -> str:
+    return f"client:{client_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    id: str
+    name: str
+    tier: Tier
+    role: Role
+    active: bool
+    group_id: str | None
+    api_key_hash: str
+    # Whole seconds, as JWT ``iat`` is: a token issued before this second is refused.
+    key_rotated_at: int
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"id": self.id, "name": self.name, "tier": self.tier, "role": self.role, "active": self.active,
+             "groupId": self.group_id, "apiKeyHash": self.api_key_hash, "keyRotatedAt": self.key_rotated_at},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> ClientRecord:
+        data: dict[str, Any] = json.loads(text)
+        return cls(data["id"], data["name"], Tier(data["tier"]), Role(data["role"]), data["active"],
+                   data["groupId"], data["apiKeyHash"], data["keyRotatedAt"])
+
+    @classmethod
+    def from_row(cls, row: Client) -> ClientRecord:
+        return cls(str(row.id), row.name, Tier(row.tier), Role(row.role), row.active, row.group_id,
+                   row.api_key_hash, int(row.key_rotated_at.timestamp()))
+
+
+async def client_record(store: Store, client_id: str, cached: str | None) -> ClientRecord | None:
+    """The record of ``client_id`` given what the store held (``cached``); ``None`` if the
+    client does not exist."""
+    if cached is not None:
+        return ClientRecord.from_json(cached)
+    row = await Client.get_or_none(id=client_id)
+    if row is None:
+        return None
+    record = ClientRecord.from_row(row)
+    await store.set_if_absent(client_key(client_id), record.to_json(), ttl=CACHE_TTL_SECONDS)
+    return record
+
+
+async def refresh_client(store: Store, client_id: str) -> None:
+    """Call after committing a change to a client: the next request anywhere sees it."""
+    row = await Client.get_or_none(id=client_id)
+    if row is None:
+        await store.delete(client_key(client_id))
+    else:
+        await store.set(client_key(client_id), ClientRecord.from_row(row).to_json(), ttl=CACHE_TTL_SECONDS)

@@ -1,0 +1,81 @@
+"""Who is calling: the per-request check of SPEC §7.
+
+A token is only as good as the client record behind it: the client must exist, be active,
+still hold the key the token was minted for, and not have rotated it since (``iat``). The
+record and the reference data arrive in one store round trip (``ReferenceCache.current``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sanic import Request
+
+from otc_framework.auth.client_cache import ClientRecord, client_key, client_record
+from otc_framework.auth.tokens import Claims
+from otc_framework.errors import ApiDisabled, Forbidden, Unauthorized
+from otc_framework.reference import Reference
+from otc_framework.storage.models import Role
+
+BEARER = "bearer "
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    client: ClientRecord
+    claims: Claims
+    reference: Reference
+    ip: str | None
+    # Values of the extra store keys the route asked for, in order.
+    extras: list[str | None]
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address; behind a proxy, Sanic's ``remote_addr`` (from the forwarding
+    headers it is configured to trust) comes first."""
+    return request.remote_addr or request.ip or None
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith(BEARER) or not header[len(BEARER):].strip():
+        raise Unauthorized("missing bearer token")
+    return header[len(BEARER):].strip()
+
+
+ExtraKeys = Callable[[Claims], Sequence[str]]
+
+
+async def authenticate(request: Request, *, admin: bool = False, extra_keys: ExtraKeys | None = None) -> Caller:
+    """Check the request's token; client routes also answer API_DISABLED when the API is off.
+
+    ``extra_keys(claims)`` names store keys the route needs (its caller's OID key, say):
+    they are read in the same round trip as the client record and the reference data.
+    """
+    return await authenticate_token(request, bearer_token(request), admin=admin, extra_keys=extra_keys)
+
+
+async def authenticate_token(
+    request: Request, token: str, *, admin: bool = False, extra_keys: ExtraKeys | None = None
+) -> Caller:
+    runtime = request.app.ctx.runtime
+    claims = runtime.tokens.decode(token)
+    extra = extra_keys(claims) if extra_keys else ()
+    reference, values = await runtime.reference.current([client_key(claims.client_id), *extra])
+    if not admin and not reference.controls.flag("api_enabled"):
+        raise ApiDisabled("the client API is switched off")
+    record = await client_record(runtime.store, claims.client_id, values[0])
+    check_token(record, claims)
+    assert record is not None
+    if admin and record.role is not Role.ADMIN:
+        raise Forbidden("admin role required")
+    return Caller(record, claims, reference, client_ip(request), values[1:])
+
+
+def check_token(record: ClientRecord | None, claims: Claims) -> None:
+    """Refuse a token whose client is gone, inactive, or has rotated its key since."""
+    if record is None or not record.active:
+        raise Unauthorized("client not active")
+    if record.api_key_hash != claims.api_key_hash or claims.issued_at < record.key_rotated_at:
+        raise Unauthorized("token revoked")

@@ -1,0 +1,1 @@
+"""Closings: confirmed trades, their table and the client API over them."""

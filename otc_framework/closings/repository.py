@@ -1,0 +1,117 @@
+"""SQL of the ``closings`` table for the trading path.
+
+A closing and its CLOSE_SUCCESS audit row are written together or not at all. On PostgreSQL
+that is ONE statement (``WITH c AS (INSERT … RETURNING …) INSERT INTO audit_logs …``): atomic
+without BEGIN/COMMIT round trips, which the benchmark showed nearly halves its cost. SQLite
+cannot put DML in a CTE, so the embedded default uses a short ORM transaction instead; both
+take the same column values from ``ClosingRow``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from tortoise import connections
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from otc_framework.audit import trail as audit
+from otc_framework.storage.models import Closing
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingRow:
+    id: UUID
+    oid: str
+    session_id: str
+    client_id: UUID
+    client_name: str
+    tier: str
+    source: str
+    side: str
+    currency: str
+    settlement: str
+    amount: Decimal
+    price: Decimal
+    total_brl: Decimal
+    status: str
+    settlement_date: date
+    group_id: str | None
+    reference_mode: str
+    reference_price: Decimal
+    spot_at_quote: Decimal | None
+    binance_at_quote: Decimal | None
+    lp_spread_pct_used: Decimal | None
+    tier_spread_pct_used: Decimal | None
+    spread_adjustment_used: Decimal
+    validity_adder_used: Decimal
+    usdt_usdc_ratio_used: Decimal
+    validity_seconds: int
+    quoted_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+_CLOSING_COLUMNS = tuple(ClosingRow.__dataclass_fields__)
+
+
+def _insert_with_audit_sql() -> str:
+    closing_params = ", ".join(f"${i}" for i in range(1, len(_CLOSING_COLUMNS) + 1))
+    return (
+        f"WITH c AS (INSERT INTO closings ({', '.join(_CLOSING_COLUMNS)}) VALUES ({closing_params}) RETURNING id) "
+        f"INSERT INTO audit_logs ({', '.join(audit.COLUMNS)}) "
+        f"SELECT {audit.placeholders(len(_CLOSING_COLUMNS) + 1)} FROM c"
+    )
+
+
+_POSTGRES_INSERT = _insert_with_audit_sql()
+
+
+async def insert_with_audit(closing: ClosingRow, row: audit.AuditRow) -> None:
+    """Write both rows atomically; ``tortoise.exceptions.IntegrityError`` when the session
+    or the OID already has a closing (nothing is written then)."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        values = [*(getattr(closing, c) for c in _CLOSING_COLUMNS), *row.values()]
+        await connection.execute_query(_POSTGRES_INSERT, values)
+        return
+    async with in_transaction() as conn:
+        await Closing.create(**asdict(closing), using_db=conn)
+        await audit.append(row, using_db=conn)
+
+
+async def find(**filters: Any) -> Closing | None:
+    return await Closing.filter(**filters).first()
+
+
+def encode_cursor(created_at: datetime, closing_id: UUID) -> str:
+    raw = json.dumps([created_at.isoformat(), str(closing_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """``ValueError`` for anything that is not a cursor this module made."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    created_at, closing_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    return datetime.fromisoformat(created_at), UUID(closing_id)
+
+
+async def page_for_client(
+    client_id: str, limit: int, after: tuple[datetime, UUID] | None
+) -> tuple[list[Closing], str | None]:
+    """A client's closings, newest first; ``limit`` rows after the ``after`` position (a
+    decoded cursor), and the next cursor."""
+    query = Closing.filter(client_id=client_id)
+    if after is not None:
+        created_at, closing_id = after
+        query = query.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=closing_id))
+    rows = await query.order_by("-created_at", "-id").limit(limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)

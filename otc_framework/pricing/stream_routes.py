@@ -1,0 +1,143 @@
+"""``WS /v1/ws/prices``: the caller's price grid, pushed every second (SPEC §6).
+
+A socket is checked like any client request (token, then the cached client record, and the
+``api_enabled`` control), and checked again every ``RECHECK_SECONDS`` while it stays open:
+deactivation, key rotation or the API switched off close it, and a tier change moves it to
+its new tier's grid. The rechecks of a worker's sockets are spread over time (each socket
+starts at a random phase, and each interval is jittered), so a thousand sockets that
+connected together do not hit the store together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+
+from sanic import Blueprint, Request, Websocket
+from sanic.exceptions import WebsocketClosed
+
+from otc_framework.auth.guard import Caller, authenticate_token
+from otc_framework.errors import ApiDisabled, NotReady, ProblemError, StoreError, Unauthorized
+from otc_framework.pricing.stream import PriceFanout, PriceMessage, StreamError, Subscriber
+from otc_framework.web.endpoint import endpoint
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("price_stream")
+
+TOKEN_WAIT_SECONDS = 5.0
+RECHECK_SECONDS = 5.0
+RECHECK_JITTER = 0.2  # each interval is RECHECK_SECONDS ± 20 %
+
+DESCRIPTION = """\
+Authenticate with `?token=<JWT>`, or, without it, send `{"token": "<JWT>"}` as the first
+message within 5 s. Then the server sends the latest grid at once (when it has one) and a new
+one every second:
+
+    {"type": "prices", "at": "2026-01-05T12:00:00.123456Z", "marketOpen": true, "nextOpen": null,
+     "prices": [{"currency": "USDT", "settlement": "D0", "price": "5.0150"}, ...]}
+
+When no fresh spot rate exists, `prices` is empty and `"unavailable": "SPOT_UNAVAILABLE"` is
+added: the stream never repeats an old price. Messages sent by the client after the token are
+ignored. The client record is checked again about every 5 s: a tier change switches the grid,
+deactivation or key rotation closes the socket.
+
+A refusal is one message `{"type": "error", "code": …, "detail": …}`, then a close with code
+4000 + the HTTP status of the problem:
+
+- 4401 `UNAUTHORIZED`: missing, invalid or expired token; client deactivated or key rotated;
+- 4503 `API_DISABLED`: the client API is switched off (`NOT_READY` when the desk cannot check).
+
+Other close codes: 1013 when the client reads too slowly to keep up (sends stalled past 1 s;
+reconnect), 1001 when the server shuts down.
+"""
+
+
+def close_code(problem: ProblemError) -> int:
+    return 4000 + problem.status
+
+
+async def refuse(ws: Websocket, problem: ProblemError) -> None:
+    """One error message, then the close code that names the refusal."""
+    message = StreamError(code=problem.code, detail=problem.detail or problem.title)
+    try:
+        await asyncio.wait_for(ws.send(message.model_dump_json(by_alias=True)), TOKEN_WAIT_SECONDS)
+        await asyncio.wait_for(ws.close(code=close_code(problem), reason=problem.code), TOKEN_WAIT_SECONDS)
+    except Exception:  # the peer left or stalled; the close below still ends the connection
+        ws.fail_connection(close_code(problem), problem.code)
+
+
+async def first_message_token(ws: Websocket) -> str:
+    raw = await ws.recv(timeout=TOKEN_WAIT_SECONDS)
+    if raw is None:
+        raise Unauthorized('no token: pass ?token= or send {"token": "..."} first, within 5 s')
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict) or set(body) != {"token"} or not isinstance(body["token"], str) or not body["token"]:
+        raise Unauthorized('the first message must be {"token": "<JWT>"}')
+    return body["token"]
+
+
+async def check(request: Request, token: str) -> Caller:
+    """The per-request check of every client route; a store outage is NOT_READY, not a crash."""
+    try:
+        return await authenticate_token(request, token)
+    except StoreError:
+        raise NotReady("cannot check the token now; try again shortly") from None
+
+
+def next_interval() -> float:
+    return RECHECK_SECONDS * random.uniform(1 - RECHECK_JITTER, 1 + RECHECK_JITTER)
+
+
+async def watch(request: Request, ws: Websocket, token: str, fanout: PriceFanout, subscriber: Subscriber) -> None:
+    """Keep the socket open, ignoring what the client sends, and recheck its client record."""
+    loop = asyncio.get_running_loop()
+    due = loop.time() + random.uniform(0, RECHECK_SECONDS)  # random phase: spread the store reads
+    while not subscriber.closed:
+        try:
+            await ws.recv(timeout=max(0.0, due - loop.time()))
+        except WebsocketClosed:
+            return
+        if subscriber.closed or loop.time() < due:
+            continue
+        due = loop.time() + next_interval()
+        try:
+            caller = await check(request, token)
+        except NotReady:
+            log.warning("price stream could not recheck a client; keeping the socket")
+            continue
+        except ProblemError as problem:
+            fanout.leave(subscriber)
+            await refuse(ws, problem)
+            return
+        fanout.move(subscriber, caller.client.tier)
+
+
+@bp.websocket("/v1/ws/prices")
+@endpoint(
+    "Live price grid",
+    auth="client",
+    websocket=True,
+    responses={200: PriceMessage, 401: StreamError},
+    errors=(ApiDisabled,),
+    description=DESCRIPTION,
+    tags=("trading",),
+)
+async def price_stream(request: Request, ws: Websocket) -> None:
+    fanout: PriceFanout = request.app.ctx.runtime.price_fanout
+    try:
+        token = request.args.get("token") or await first_message_token(ws)
+        caller = await check(request, token)
+    except ProblemError as problem:
+        await refuse(ws, problem)
+        return
+    subscriber = fanout.join(ws, caller.client.tier)
+    try:
+        await watch(request, ws, token, fanout, subscriber)
+    finally:
+        fanout.leave(subscriber)

@@ -1,0 +1,102 @@
+"""``POST /v1/sessions`` (take a quote) and ``POST /v1/sessions/{id}/close`` (trade it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import Field, field_validator
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from otc_framework.auth.guard import authenticate
+from otc_framework.closings.schemas import ClosingAnswer
+from otc_framework.errors import (
+    ApiDisabled,
+    MarketClosed,
+    NotFound,
+    NotReady,
+    QuotingDisabled,
+    RateLimited,
+    SessionAlreadyClosed,
+    SessionExpired,
+    SpotUnavailable,
+)
+from otc_framework.sessions.service import oid_key
+from otc_framework.storage.models import Currency, Settlement
+from otc_framework.web.bodies import AmountText, AnswerModel, DecimalText, RequestModel, answer, parse_body
+from otc_framework.web.endpoint import endpoint
+
+bp = Blueprint("sessions")
+
+OID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
+
+
+class CreateSession(RequestModel):
+    currency: Currency
+    settlement: Settlement
+    amount: Decimal = Field(description="Stablecoin units, as a decimal string or a JSON number (read exactly)")
+    validity_seconds: Literal[5, 10] | None = Field(None, description="Ask for a 5 s or 10 s lock instead of the default")
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        return value
+
+
+class SessionCreated(AnswerModel):
+    session_id: str
+    side: Literal["BUY"] = "BUY"
+    currency: Currency
+    settlement: Settlement
+    amount: AmountText
+    price: DecimalText
+    total_brl: DecimalText
+    expires_at: datetime
+
+
+class CloseSession(RequestModel):
+    oid: str | None = Field(None, pattern=OID_PATTERN,
+                            description="Idempotency key: a close repeated with it answers the first closing (200)")
+
+
+@bp.post("/v1/sessions")
+@endpoint(
+    "Take a quote: a price locked for a few seconds",
+    auth="client",
+    request=CreateSession,
+    responses={201: SessionCreated},
+    errors=(MarketClosed, SpotUnavailable, QuotingDisabled, ApiDisabled, RateLimited),
+    description="MARKET_CLOSED carries `nextOpen`. The lock lasts `session_ttl_seconds` unless `validitySeconds` asks for 5 or 10.",
+    tags=("trading",),
+)
+async def create_session(request: Request) -> HTTPResponse:
+    caller = await authenticate(request)
+    body = parse_body(request, CreateSession)
+    session = await request.app.ctx.runtime.desk.quote(caller, body.currency, body.settlement, body.amount,
+                                                       body.validity_seconds)
+    return answer(SessionCreated(session_id=session.session_id, currency=body.currency, settlement=body.settlement,
+                                 amount=session.amount, price=session.price, total_brl=session.total_brl,
+                                 expires_at=session.expires_at), status=201)
+
+
+@bp.post("/v1/sessions/<session_id:str>/close")
+@endpoint(
+    "Confirm a quote: record the trade exactly once",
+    auth="client",
+    request=CloseSession,
+    responses={201: ClosingAnswer, 200: ClosingAnswer},
+    errors=(SessionExpired, SessionAlreadyClosed, NotFound, QuotingDisabled, ApiDisabled, NotReady),
+    description="201 with the new closing; 200 with the first closing when the OID was used before.",
+    tags=("trading",),
+)
+async def close_session(request: Request, session_id: str) -> HTTPResponse:
+    body = parse_body(request, CloseSession, optional=True)
+    oid = body.oid
+    caller = await authenticate(request, extra_keys=(lambda claims: [oid_key(claims.client_id, oid)]) if oid else None)
+    replay = caller.extras[0] if oid else None
+    result = await request.app.ctx.runtime.desk.close(caller, session_id, oid, replay)
+    return answer(result.closing, status=201 if result.created else 200)

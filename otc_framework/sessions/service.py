@@ -1,0 +1,230 @@
+"""Quote-lock-confirm (SPEC §6): the desk's hot path.
+
+``quote`` prices a request, locks it in the store for its TTL and audits SESSION_CREATED.
+``close`` takes the session atomically (``Store.take_owned``: exactly one caller wins,
+whatever the concurrency), writes the closing and its CLOSE_SUCCESS row in one statement,
+then sets the OID key. The database's unique ``session_id`` and ``oid`` columns are the last
+word: if the store and the database ever disagree, no session trades twice.
+
+A failure after the take (the database unreachable, an OID clash) puts the session back for
+the time it has left, so the client can retry the close; a retry with the same OID after an
+ambiguous failure finds the committed closing and answers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from otc_framework.audit import AuditRow, record
+from otc_framework.auth.guard import Caller
+from otc_framework.auth.rate_limits import enforce
+from otc_framework.closings import repository
+from otc_framework.closings.repository import ClosingRow
+from otc_framework.closings.schemas import ClosingAnswer
+from otc_framework.config import RateLimitsConfig
+from otc_framework.errors import (
+    MarketClosed,
+    NotFound,
+    NotReady,
+    ProblemError,
+    QuotingDisabled,
+    SessionAlreadyClosed,
+    SessionExpired,
+    ValidationFailed,
+)
+from otc_framework.pricing.pipeline import PricingPipeline, total_brl
+from otc_framework.sessions.session import QuoteSession, session_key
+from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, Settlement, Side
+from otc_framework.storage.store import Store, TakeOutcome
+
+log = logging.getLogger(__name__)
+
+# How long a taken session remembers it was taken (to answer 409 rather than 410), and how
+# long an OID answers from the store before the database takes over as the fallback.
+TOMBSTONE_TTL_SECONDS = 3600
+OID_TTL_SECONDS = 86400
+AMOUNT_PLACES = 6
+
+
+def oid_key(client_id: str, oid: str) -> str:
+    return f"oid:{client_id}:{oid}"
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    closing: ClosingAnswer
+    created: bool  # False: an OID replay answering the first closing
+
+
+class TradingDesk:
+    def __init__(self, store: Store, pipeline: PricingPipeline, limits: RateLimitsConfig, notify: Any) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.limits = limits
+        # ``otc_closing_created`` of the plugin host; called after commit, never fails a trade.
+        self.notify = notify
+
+    # -- quote ---------------------------------------------------------------------------
+
+    async def quote(
+        self, caller: Caller, currency: Currency, settlement: Settlement, amount: Decimal,
+        validity_seconds: int | None,
+    ) -> QuoteSession:
+        data = caller.reference
+        now = datetime.now(UTC)
+        if not data.controls.flag("quoting_enabled"):
+            raise QuotingDisabled("quoting is switched off; try again later")
+        if not data.calendar.is_open(now):
+            next_open = data.calendar.next_open(now)
+            raise MarketClosed("the market is closed", nextOpen=next_open.isoformat() if next_open else None)
+        await enforce(self.store, f"quote:{caller.client.id}", self.limits.quote_burst, self.limits.quote_per_second,
+                      "quotes")
+        check_amount(amount, data.controls.decimal("min_order_amount"), data.controls.decimal("max_order_amount"))
+        priced = self.pipeline.quote(caller.client.tier, currency, settlement, data, now, validity_seconds)
+        expires_at = now + timedelta(seconds=priced.validity_seconds)
+        session = QuoteSession.of(uuid.uuid4().hex, caller.client, amount, total_brl(amount, priced.price), priced,
+                                  now, expires_at)
+        key = session_key(session.session_id)
+        lock = self.store.set_owned(key, caller.client.id, session.to_json(), ttl=priced.validity_seconds)
+        audit = record("SESSION_CREATED", actor=caller.client.name, source=AuditSource.API,
+                       session_id=session.session_id, client_id=caller.client.id, ip_address=caller.ip,
+                       detail=session.snapshot())
+        locked, audited = await asyncio.gather(lock, audit, return_exceptions=True)
+        if isinstance(audited, BaseException):
+            # An unaudited quote must not be tradable.
+            await self.store.delete(key)
+            raise audited
+        if isinstance(locked, BaseException):
+            raise locked
+        return session
+
+    # -- close ---------------------------------------------------------------------------
+
+    async def close(self, caller: Caller, session_id: str, oid: str | None, replay: str | None) -> CloseResult:
+        """``replay`` is what the store holds under the OID key (fetched with the caller's
+        record); when set, the first closing answers and nothing else happens."""
+        if replay is not None:
+            return CloseResult(ClosingAnswer.model_validate_json(replay), created=False)
+        if not caller.reference.controls.flag("quoting_enabled"):
+            raise QuotingDisabled("trading is switched off; the quote stays open until it expires")
+        client_id = caller.client.id
+        outcome, payload = await self.store.take_owned(session_key(session_id), client_id, TOMBSTONE_TTL_SECONDS)
+        if outcome is not TakeOutcome.TAKEN:
+            if outcome is TakeOutcome.TAKEN_BEFORE and oid is not None:
+                existing = await repository.find(client_id=client_id, oid=oid, session_id=session_id)
+                if existing is not None:
+                    return await self._replayed(caller, existing)
+            await self._refuse(caller, session_id, oid, _refusal(outcome))
+        assert payload is not None
+        session = QuoteSession.from_json(payload)
+        oid = oid or uuid.uuid4().hex
+        now = datetime.now(UTC)
+        closing = closing_row(session, oid, caller.reference.calendar.settlement_date(now, Settlement(session.settlement)),
+                              now)
+        audit = AuditRow("CLOSE_SUCCESS", caller.client.name, AuditSource.API.value, session_id, oid, closing.id,
+                         closing.client_id, caller.ip, {"price": str(closing.price), "totalBrl": str(closing.total_brl)},
+                         now)
+        try:
+            await repository.insert_with_audit(closing, audit)
+        except IntegrityError:
+            return await self._clash(caller, session, oid)
+        except Exception:
+            await self._put_back(session)
+            log.exception("closing could not be recorded", extra={"session_id": session_id})
+            raise NotReady("the trade could not be recorded; the quote stays open until it expires, retry") from None
+        answer = ClosingAnswer.of(closing)
+        await self.store.set(oid_key(client_id, oid), answer.model_dump_json(by_alias=True), ttl=OID_TTL_SECONDS)
+        self._announce(closing)
+        return CloseResult(answer, created=True)
+
+    async def _clash(self, caller: Caller, session: QuoteSession, oid: str) -> CloseResult:
+        """The insert hit a unique column: the session or the OID has a closing already."""
+        same_session = await repository.find(session_id=session.session_id)
+        if same_session is not None:
+            if same_session.oid == oid:  # a retry after an ambiguous failure
+                return await self._replayed(caller, same_session)
+            await self._refuse(caller, session.session_id, oid, SessionAlreadyClosed("session already closed"))
+        await self._put_back(session)
+        same_oid = await repository.find(oid=oid)
+        if same_oid is not None and str(same_oid.client_id) == caller.client.id:
+            return await self._replayed(caller, same_oid)
+        await self._refuse(caller, session.session_id, oid, ValidationFailed("oid: already used", field="oid"))
+        raise AssertionError("unreachable")
+
+    async def _replayed(self, caller: Caller, closing: Any) -> CloseResult:
+        answer = ClosingAnswer.of(closing)
+        await self.store.set(oid_key(caller.client.id, closing.oid), answer.model_dump_json(by_alias=True),
+                             ttl=OID_TTL_SECONDS)
+        return CloseResult(answer, created=False)
+
+    async def _put_back(self, session: QuoteSession) -> None:
+        left = (session.expires_at - datetime.now(UTC)).total_seconds()
+        if left > 0:
+            await self.store.set_owned(session_key(session.session_id), session.client_id, session.to_json(), ttl=left)
+
+    async def _refuse(self, caller: Caller, session_id: str, oid: str | None, problem: ProblemError) -> None:
+        await record("CLOSE_FAILED", actor=caller.client.name, source=AuditSource.API, session_id=session_id, oid=oid,
+                     client_id=caller.client.id, ip_address=caller.ip, detail={"code": problem.code})
+        raise problem
+
+    def _announce(self, closing: ClosingRow) -> None:
+        try:
+            self.notify(closing=closing_view(closing))
+        except Exception:
+            log.exception("a plugin failed on otc_closing_created", extra={"closing_id": str(closing.id)})
+
+
+def _refusal(outcome: TakeOutcome) -> ProblemError:
+    if outcome is TakeOutcome.TAKEN_BEFORE:
+        return SessionAlreadyClosed("session already closed")
+    if outcome is TakeOutcome.NOT_OWNER:
+        return NotFound("no such session")
+    return SessionExpired("session expired or unknown; request a new quote")
+
+
+def check_amount(amount: Decimal, minimum: Decimal, maximum: Decimal) -> None:
+    if not amount.is_finite() or amount <= 0:
+        raise ValidationFailed("amount: must be a positive number", field="amount")
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -AMOUNT_PLACES:
+        raise ValidationFailed(f"amount: at most {AMOUNT_PLACES} decimal places", field="amount")
+    if amount < minimum:
+        raise ValidationFailed(f"amount: the minimum order is {minimum}", field="amount")
+    if amount > maximum:
+        raise ValidationFailed(f"amount: the maximum order is {maximum}", field="amount")
+
+
+def closing_row(session: QuoteSession, oid: str, settlement_date: Any, now: datetime) -> ClosingRow:
+    return ClosingRow(
+        id=uuid.uuid4(), oid=oid, session_id=session.session_id, client_id=uuid.UUID(session.client_id),
+        client_name=session.client_name, tier=session.tier, source=Channel.API.value, side=Side.SELL.value,
+        currency=session.currency, settlement=session.settlement, amount=session.amount, price=session.price,
+        total_brl=session.total_brl, status=ClosingStatus.PENDING.value, settlement_date=settlement_date,
+        group_id=session.group_id, reference_mode=session.reference_mode, reference_price=session.reference_price,
+        spot_at_quote=session.spot_at_quote, binance_at_quote=session.binance_at_quote,
+        lp_spread_pct_used=session.lp_spread_pct_used, tier_spread_pct_used=session.tier_spread_pct_used,
+        spread_adjustment_used=session.spread_adjustment_used, validity_adder_used=session.validity_adder_used,
+        usdt_usdc_ratio_used=session.usdt_usdc_ratio_used, validity_seconds=session.validity_seconds,
+        quoted_at=session.quoted_at, created_at=now, updated_at=now,
+    )
+
+
+def closing_view(closing: Any) -> dict[str, Any]:
+    """The admin view of a closing (every column), JSON-ready: what plugins are told."""
+    view: dict[str, Any] = {}
+    for name in ClosingRow.__dataclass_fields__:
+        value = getattr(closing, name)
+        if isinstance(value, (datetime, date)):
+            value = value.isoformat()
+        elif isinstance(value, (Decimal, uuid.UUID)):
+            value = str(value)
+        view[name] = value
+    return view

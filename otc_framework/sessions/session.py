@@ -1,0 +1,88 @@
+"""A quote session: a price locked for seconds, held only in the store (SPEC §2, §6).
+
+It carries everything the closing will need (price, total, every pricing input), so closing
+it reads nothing else and prices nothing again: the client trades at exactly the quoted price.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from otc_framework.pricing.pipeline import PricedQuote
+
+_DECIMALS = ("amount", "price", "total_brl", "reference_price", "spot_at_quote", "binance_at_quote",
+             "lp_spread_pct_used", "tier_spread_pct_used", "spread_adjustment_used", "validity_adder_used",
+             "usdt_usdc_ratio_used")
+_TIMES = ("quoted_at", "expires_at")
+
+
+def session_key(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteSession:
+    session_id: str
+    client_id: str
+    client_name: str
+    tier: str
+    group_id: str | None
+    currency: str
+    settlement: str
+    amount: Decimal
+    price: Decimal
+    total_brl: Decimal
+    validity_seconds: int
+    quoted_at: datetime
+    expires_at: datetime
+    reference_mode: str
+    reference_price: Decimal
+    spot_at_quote: Decimal | None
+    binance_at_quote: Decimal | None
+    lp_spread_pct_used: Decimal | None
+    tier_spread_pct_used: Decimal | None
+    spread_adjustment_used: Decimal
+    validity_adder_used: Decimal
+    usdt_usdc_ratio_used: Decimal
+
+    @classmethod
+    def of(cls, session_id: str, client: Any, amount: Decimal, total: Decimal, priced: PricedQuote,
+           quoted_at: datetime, expires_at: datetime) -> QuoteSession:
+        ref = priced.reference
+        return cls(
+            session_id=session_id, client_id=client.id, client_name=client.name, tier=str(priced.tier),
+            group_id=client.group_id, currency=str(priced.currency), settlement=str(priced.settlement),
+            amount=amount, price=priced.price, total_brl=total, validity_seconds=priced.validity_seconds,
+            quoted_at=quoted_at, expires_at=expires_at, reference_mode=ref.mode, reference_price=ref.price,
+            spot_at_quote=ref.spot, binance_at_quote=ref.second, lp_spread_pct_used=ref.lp_spread_pct,
+            tier_spread_pct_used=priced.tier_spread_pct, spread_adjustment_used=priced.spread_adjustment,
+            validity_adder_used=priced.validity_adder, usdt_usdc_ratio_used=ref.ratio,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every pricing input, JSON-ready (for the audit trail)."""
+        return {k: v for k, v in self.to_dict().items() if k not in ("session_id", "client_id", "client_name")}
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in _DECIMALS:
+            data[key] = None if data[key] is None else str(data[key])
+        for key in _TIMES:
+            data[key] = data[key].isoformat()
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> QuoteSession:
+        data = json.loads(text)
+        for key in _DECIMALS:
+            data[key] = None if data[key] is None else Decimal(data[key])
+        for key in _TIMES:
+            data[key] = datetime.fromisoformat(data[key])
+        return cls(**data)

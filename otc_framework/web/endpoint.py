@@ -1,0 +1,77 @@
+"""What a route accepts and answers, declared once on its handler.
+
+``@endpoint(...)`` records the pydantic models a handler validates its input with and shapes
+its answers with, the problems it may answer and who may call it. The same models do the
+work at run time (``web.bodies``), and ``web.openapi`` builds the API document from these
+declarations by walking the app's routes, so the document cannot drift from the code.
+
+Put ``@endpoint`` under the route decorator::
+
+    @bp.post("/v1/sessions")
+    @endpoint("Take a quote", request=CreateSession, responses={201: SessionCreated},
+              errors=(MarketClosed, SpotUnavailable), auth="client")
+    async def create_session(request): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from otc_framework.errors import ProblemError
+
+Auth = Literal["none", "client", "admin"]
+ATTRIBUTE = "__otc_endpoint__"
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointDoc:
+    summary: str
+    auth: Auth
+    request: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    responses: Mapping[int, type[BaseModel]] = field(default_factory=dict)
+    errors: tuple[type[ProblemError], ...] = ()
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    websocket: bool = False
+
+
+def endpoint(
+    summary: str,
+    *,
+    auth: Auth,
+    request: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    responses: Mapping[int, type[BaseModel]] | None = None,
+    errors: tuple[type[ProblemError], ...] = (),
+    description: str = "",
+    tags: tuple[str, ...] = (),
+    websocket: bool = False,
+) -> Callable[[Handler], Handler]:
+    doc = EndpointDoc(
+        summary=summary,
+        auth=auth,
+        request=request,
+        query=query,
+        responses=dict(responses or {}),
+        errors=errors,
+        description=description,
+        tags=tags,
+        websocket=websocket,
+    )
+
+    def attach(handler: Handler) -> Handler:
+        setattr(handler, ATTRIBUTE, doc)
+        return handler
+
+    return attach
+
+
+def endpoint_doc(handler: Callable[..., Any]) -> EndpointDoc | None:
+    return getattr(handler, ATTRIBUTE, None)

@@ -1,0 +1,92 @@
+"""A desk served on loopback, on each database and store backend, priced off a scripted spot
+source at 5.0000, with helpers to make clients, log in, quote and close."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from otc_framework.admin.clients import create_client
+from otc_framework.controls.service import set_control
+from otc_framework.plugins import build_plugin_host
+from otc_framework.storage.models import AuditSource, Role, Tier
+from otc_framework.web import create_app
+from tests import scripted_plugin
+from tests.conftest import LiveApp, make_config
+
+
+class Desk:
+    def __init__(self, live: LiveApp) -> None:
+        self.live = live
+        self.app = live.app
+        self.http = live.http
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.ctx.runtime
+
+    async def client(self, name: str = "acme", tier: Tier = Tier.T1, role: Role = Role.CLIENT) -> tuple[str, str]:
+        """A new client; returns (client id, token)."""
+        created = await create_client(name, tier, role=role, actor="test", source=AuditSource.ADMIN)
+        return str(created.client.id), await self.login(created.api_key)
+
+    async def login(self, api_key: str) -> str:
+        response = await self.http.post("/v1/auth/login", json={"apiKey": api_key})
+        assert response.status_code == 200, response.text
+        return response.json()["token"]
+
+    async def quote(self, token: str, **body: Any) -> Any:
+        body = {"currency": "USDT", "settlement": "D0", "amount": "100000", **body}
+        return await self.http.post("/v1/sessions", json=body, headers=bearer(token))
+
+    async def close(self, token: str, session_id: str, **body: Any) -> Any:
+        return await self.http.post(f"/v1/sessions/{session_id}/close", json=body or None, headers=bearer(token))
+
+    async def set_control(self, key: str, value: Any) -> None:
+        definitions = {d.key: d for d in self.runtime.controls}
+        await set_control(definitions, self.runtime.reference, key, value, actor="test", source=AuditSource.ADMIN)
+
+    def spot(self, rate: str) -> None:
+        scripted_plugin.SOURCES[-1].rate = Decimal(rate)
+
+    async def wait_for_spot(self, rate: str = "5.0000") -> None:
+        for _ in range(200):
+            quote = self.runtime.spot_feed.latest("vp", "USD/BRL")
+            if quote is not None and quote.last == Decimal(rate):
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("spot never arrived")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def desk_config(database_url: str, store_url: str, namespace: str, **tree: Any) -> Any:
+    tree.setdefault("market_hours", {"always_open": True})
+    return make_config(
+        database_url, store_url, namespace,
+        plugins={"enabled": ["scripted"], "scripted": {"name": "vp", "rate": "5.0000"}},
+        pricing={"spot_source": "vp", "second_source": None},
+        **tree,
+    )
+
+
+@pytest.fixture
+def desk_tree() -> dict[str, Any]:
+    """Config sections a test module overrides (e.g. market hours, rate limits)."""
+    return {}
+
+
+@pytest.fixture
+async def desk(migrated_database_url: str, store_url: str, store_namespace: str, serve: Any,
+               desk_tree: dict[str, Any]) -> Desk:
+    config = desk_config(migrated_database_url, store_url, store_namespace, **desk_tree)
+    plugins = build_plugin_host(config, modules={"scripted": scripted_plugin.plugin}, env={})
+    live = await serve(create_app(config, plugins, unique_name=True))
+    desk = Desk(live)
+    await desk.wait_for_spot()
+    return desk

@@ -1,0 +1,221 @@
+"""Quote-lock-confirm (SPEC §6): every failure path, OID replay, expiry, exactly-once."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from otc_framework.sessions.service import oid_key
+from otc_framework.storage.models import AuditLog, Closing
+from tests import scripted_plugin
+from tests.trading.conftest import Desk, bearer
+
+
+async def quoted(desk: Desk, token: str, **body) -> str:
+    response = await desk.quote(token, **body)
+    assert response.status_code == 201, response.text
+    return response.json()["sessionId"]
+
+
+async def test_close_records_every_snapshot_column_and_audits(desk: Desk) -> None:
+    client_id, token = await desk.client()
+    session_id = await quoted(desk, token, settlement="D1", amount="2500.5")
+    response = await desk.close(token, session_id, oid="order-1")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert set(body) == {"closingId", "oid", "side", "currency", "settlement", "amount", "price", "totalBrl",
+                         "status", "settlementDate", "createdAt"}
+    assert (body["oid"], body["side"], body["price"], body["amount"], body["totalBrl"], body["status"]) == (
+        "order-1", "BUY", "5.0075", "2500.5", "12521.25", "pending")
+    row = await Closing.get(id=body["closingId"])
+    assert row.session_id == session_id and str(row.client_id) == client_id and row.side == "SELL"
+    assert row.reference_mode == "spot"
+    assert row.reference_price == Decimal("5.0000") and row.spot_at_quote == Decimal("5.0000")
+    assert row.binance_at_quote is None and row.lp_spread_pct_used is None
+    assert row.tier_spread_pct_used == Decimal("0.15")
+    assert row.spread_adjustment_used == Decimal("0") and row.validity_adder_used == Decimal("0")
+    assert row.usdt_usdc_ratio_used == Decimal("1") and row.validity_seconds == 7
+    # Replaying the price from the row alone gives the price charged.
+    replay = row.reference_price * (1 + (row.tier_spread_pct_used + row.spread_adjustment_used
+                                         + row.validity_adder_used) / 100)
+    assert replay.quantize(Decimal("0.0001")) == row.price
+    actions = [a.action for a in await AuditLog.filter(session_id=session_id).order_by("id")]
+    assert actions == ["SESSION_CREATED", "CLOSE_SUCCESS"]
+    success = await AuditLog.get(action="CLOSE_SUCCESS", session_id=session_id)
+    assert success.ip_address == "127.0.0.1" and str(success.closing_id) == body["closingId"]
+    assert success.oid == "order-1"
+    assert scripted_plugin.CLOSINGS[-1]["id"] == body["closingId"]
+
+
+async def test_oid_replay_answers_the_first_closing_and_creates_nothing(desk: Desk) -> None:
+    _, token = await desk.client()
+    first = await desk.close(token, await quoted(desk, token), oid="same")
+    assert first.status_code == 201
+    # Same OID on a new session: the first closing answers; the new session stays open.
+    second_session = await quoted(desk, token)
+    replay = await desk.close(token, second_session, oid="same")
+    assert replay.status_code == 200 and replay.json() == first.json()
+    assert await Closing.all().count() == 1
+    assert (await desk.close(token, second_session)).status_code == 201
+
+
+async def test_oid_replay_falls_back_to_the_database(desk: Desk) -> None:
+    client_id, token = await desk.client()
+    session_id = await quoted(desk, token)
+    first = await desk.close(token, session_id, oid="db-fallback")
+    await desk.runtime.store.delete(oid_key(client_id, "db-fallback"))
+    replay = await desk.close(token, session_id, oid="db-fallback")
+    assert replay.status_code == 200 and replay.json() == first.json()
+    other = await desk.close(token, await quoted(desk, token), oid="db-fallback")
+    assert other.status_code == 200 and other.json() == first.json()
+    assert await Closing.all().count() == 1
+
+
+async def test_oid_of_another_client_is_refused(desk: Desk) -> None:
+    _, alice = await desk.client("alice")
+    _, bob = await desk.client("bob")
+    await desk.close(alice, await quoted(desk, alice), oid="shared")
+    response = await desk.close(bob, await quoted(desk, bob), oid="shared")
+    assert response.status_code == 400 and response.json()["code"] == "VALIDATION_ERROR"
+    assert response.json()["field"] == "oid"
+    assert "alice" not in response.text
+
+
+async def test_second_close_without_oid_is_already_closed(desk: Desk) -> None:
+    _, token = await desk.client()
+    session_id = await quoted(desk, token)
+    assert (await desk.close(token, session_id)).status_code == 201
+    again = await desk.close(token, session_id)
+    assert again.status_code == 409 and again.json()["code"] == "SESSION_ALREADY_CLOSED"
+    failed = await AuditLog.get(action="CLOSE_FAILED", session_id=session_id)
+    assert failed.ip_address == "127.0.0.1" and failed.detail == {"code": "SESSION_ALREADY_CLOSED"}
+
+
+async def test_expired_and_unknown_sessions(desk: Desk) -> None:
+    _, token = await desk.client()
+    await desk.set_control("session_ttl_seconds", 1)
+    session_id = await quoted(desk, token)
+    await asyncio.sleep(1.3)
+    expired = await desk.close(token, session_id)
+    assert expired.status_code == 410 and expired.json()["code"] == "SESSION_EXPIRED"
+    unknown = await desk.close(token, "f" * 32)
+    assert unknown.status_code == 410 and unknown.json()["code"] == "SESSION_EXPIRED"
+    assert await Closing.all().count() == 0
+
+
+async def test_another_clients_session_is_not_found_and_stays_open(desk: Desk) -> None:
+    _, alice = await desk.client("alice")
+    _, bob = await desk.client("bob")
+    session_id = await quoted(desk, alice)
+    response = await desk.close(bob, session_id)
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+    assert (await desk.close(alice, session_id)).status_code == 201
+    after = await desk.close(bob, session_id)
+    assert after.status_code == 404
+
+
+async def test_fifty_concurrent_closes_make_exactly_one_closing(desk: Desk) -> None:
+    _, token = await desk.client()
+    session_id = await quoted(desk, token)
+    responses = await asyncio.gather(*(desk.close(token, session_id) for _ in range(50)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] + [409] * 49
+    assert await Closing.filter(session_id=session_id).count() == 1
+    assert await AuditLog.filter(action="CLOSE_SUCCESS", session_id=session_id).count() == 1
+
+
+async def test_fifty_concurrent_closes_with_one_oid_all_answer_the_same_closing(desk: Desk) -> None:
+    _, token = await desk.client()
+    session_id = await quoted(desk, token)
+    responses = await asyncio.gather(*(desk.close(token, session_id, oid="burst") for _ in range(50)))
+    created = [r for r in responses if r.status_code == 201]
+    assert len(created) == 1
+    # Callers that lost the race before the OID key existed see 409; after, the closing.
+    for response in responses:
+        assert response.status_code in (200, 201, 409)
+        if response.status_code == 200:
+            assert response.json() == created[0].json()
+    assert await Closing.all().count() == 1
+
+
+async def test_quoting_disabled_refuses_quotes_and_closes(desk: Desk) -> None:
+    _, token = await desk.client()
+    session_id = await quoted(desk, token)
+    await desk.set_control("quoting_enabled", False)
+    for response in (await desk.quote(token), await desk.close(token, session_id)):
+        assert response.status_code == 503 and response.json()["code"] == "QUOTING_DISABLED"
+    await desk.set_control("quoting_enabled", True)
+    assert (await desk.close(token, session_id)).status_code == 201  # the refused close consumed nothing
+
+
+async def test_api_disabled_leaves_health_and_admin_login(desk: Desk) -> None:
+    _, token = await desk.client()
+    await desk.set_control("api_enabled", False)
+    for response in (await desk.quote(token), await desk.http.get("/v1/prices", headers=bearer(token)),
+                     await desk.http.get("/v1/closings", headers=bearer(token))):
+        assert response.status_code == 503 and response.json()["code"] == "API_DISABLED"
+    assert (await desk.http.get("/health")).status_code == 200
+
+
+async def test_order_limits(desk: Desk) -> None:
+    _, token = await desk.client()
+    for amount in ("999.99", "10000000.01", "0", "-5", "1000.0000001"):
+        response = await desk.quote(token, amount=amount)
+        assert response.status_code == 400, amount
+        assert response.json()["code"] == "VALIDATION_ERROR" and response.json()["field"] == "amount"
+    await desk.set_control("min_order_amount", "10")
+    assert (await desk.quote(token, amount="10")).status_code == 201
+
+
+async def test_strict_bodies(desk: Desk) -> None:
+    _, token = await desk.client()
+    cases = [
+        ({"currency": "USDT", "settlement": "D0", "amount": "1000", "tier": "T1"}, "tier"),
+        ({"currency": "BTC", "settlement": "D0", "amount": "1000"}, "currency"),
+        ({"currency": "USDT", "settlement": "D3", "amount": "1000"}, "settlement"),
+        ({"currency": "USDT", "settlement": "D0"}, "amount"),
+        ({"currency": "USDT", "settlement": "D0", "amount": "ten"}, "amount"),
+        ({"currency": "USDT", "settlement": "D0", "amount": True}, "amount"),
+        ({"currency": "USDT", "settlement": "D0", "amount": "1000", "validitySeconds": 7}, "validitySeconds"),
+    ]
+    for body, field in cases:
+        response = await desk.http.post("/v1/sessions", json=body, headers=bearer(token))
+        assert response.status_code == 400, body
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "VALIDATION_ERROR" and response.json()["field"] == field, response.text
+    bad_json = await desk.http.post("/v1/sessions", content=b"{nope", headers=bearer(token))
+    assert bad_json.status_code == 400 and bad_json.json()["field"] == "body"
+    session_id = await quoted(desk, token)
+    extra = await desk.close(token, session_id, oid="x", price="1.00")
+    assert extra.status_code == 400 and extra.json()["field"] == "price"
+    bad_oid = await desk.close(token, session_id, oid="has spaces")
+    assert bad_oid.status_code == 400 and bad_oid.json()["field"] == "oid"
+    assert (await desk.close(token, session_id)).status_code == 201  # refused bodies changed nothing
+    assert await AuditLog.filter(action="SESSION_CREATED").count() == 1
+
+
+async def test_spot_unavailable_never_prices_an_old_rate(desk: Desk) -> None:
+    _, token = await desk.client()
+    await desk.set_control("spot_max_age_seconds", 1)
+    scripted_plugin.SOURCES[-1].script.extend([scripted_plugin.failing()] * 10_000)
+    for _ in range(100):
+        response = await desk.quote(token)
+        if response.status_code == 503:
+            break
+        await asyncio.sleep(0.05)
+    assert response.json()["code"] == "SPOT_UNAVAILABLE"
+    prices = await desk.http.get("/v1/prices", headers=bearer(token))
+    assert prices.status_code == 503 and prices.json()["code"] == "SPOT_UNAVAILABLE"
+
+
+@pytest.mark.parametrize("desk_tree", [{"rate_limits": {"quote_burst": 3, "quote_per_second": 0.01}}])
+async def test_quote_rate_limit(desk: Desk) -> None:
+    _, token = await desk.client()
+    codes = [(await desk.quote(token)).status_code for _ in range(4)]
+    assert codes == [201, 201, 201, 429]
+    limited = await desk.quote(token)
+    assert limited.json()["code"] == "RATE_LIMITED" and int(limited.headers["Retry-After"]) >= 1
+    _, other = await desk.client("other")
+    assert (await desk.quote(other)).status_code == 201  # per client
