@@ -20,7 +20,7 @@ ROOT = Path(__file__).parents[1]
 
 
 # Several workers need the production backends: SQLite and the in-process store serve one.
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("migrated_database_url", ["postgres"], indirect=True)
 @pytest.mark.parametrize("store_url", ["redis"], indirect=True)
 def test_two_workers_serve_and_one_polls(migrated_database_url: str, store_namespace: str, tmp_path: Path) -> None:
     port = free_port()
