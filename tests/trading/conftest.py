@@ -53,7 +53,7 @@ class Desk:
         scripted_plugin.SOURCES[-1].rate = Decimal(rate)
 
     async def wait_for_spot(self, rate: str = "5.0000") -> None:
-        for _ in range(200):
+        for _ in range(750):  # generous: a loaded CI machine polls slowly
             quote = self.runtime.spot_feed.latest("vp", "USD/BRL")
             if quote is not None and quote.last == Decimal(rate):
                 return
