@@ -49,7 +49,9 @@ _POSTGRES_INSERT = f"INSERT INTO audit_logs ({', '.join(COLUMNS)}) VALUES ({plac
 
 
 def _uuid(value: Any) -> UUID | None:
-    return None if value is None or isinstance(value, UUID) else UUID(str(value))
+    if value is None or isinstance(value, UUID):
+        return value
+    return UUID(str(value))
 
 
 async def append(row: AuditRow, using_db: BaseDBAsyncClient | None = None) -> None:

@@ -30,6 +30,7 @@ from otc_framework.errors import SpotUnavailable, StoreError
 from otc_framework.pricing.pipeline import PricingPipeline
 from otc_framework.pricing.routes import GridPrice, PriceBoard, price_board
 from otc_framework.reference import Reference, ReferenceCache
+from otc_framework.runtime.tasks import cancel_and_wait
 from otc_framework.storage.models import Tier
 from otc_framework.storage.store import Store, Subscription
 from otc_framework.web.bodies import AnswerModel
@@ -158,8 +159,7 @@ class PriceFanout:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
             self._task = None
         for group in self.groups.values():
             for subscriber in list(group):

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from otc_framework.errors import StoreError
+from otc_framework.runtime.tasks import cancel_and_wait
 from otc_framework.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,7 @@ class LeasedLoop:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
             self._task = None
         if self.leading:
             try:

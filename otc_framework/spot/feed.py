@@ -17,6 +17,7 @@ from typing import Any
 
 from otc_framework.errors import StoreError
 from otc_framework.ports import SpotQuote
+from otc_framework.runtime.tasks import cancel_and_wait
 from otc_framework.spot.codec import decode_event
 from otc_framework.storage.store import Store
 
@@ -48,8 +49,7 @@ class SpotFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
             self._task = None
 
     def apply(self, message: str) -> None:

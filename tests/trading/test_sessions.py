@@ -45,7 +45,9 @@ async def test_close_records_every_snapshot_column_and_audits(desk: Desk) -> Non
     assert actions == ["SESSION_CREATED", "CLOSE_SUCCESS"]
     success = await AuditLog.get(action="CLOSE_SUCCESS", session_id=session_id)
     assert success.ip_address == "127.0.0.1" and str(success.closing_id) == body["closingId"]
-    assert success.oid == "order-1"
+    assert success.oid == "order-1" and str(success.client_id) == client_id
+    created = await AuditLog.get(action="SESSION_CREATED", session_id=session_id)
+    assert created.ip_address == "127.0.0.1" and str(created.client_id) == client_id
     assert scripted_plugin.CLOSINGS[-1]["id"] == body["closingId"]
 
 
