@@ -23,6 +23,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -77,15 +78,11 @@ async def _postgres_admin(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """URL of a new, empty database on each backend, dropped after the test."""
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'otc.sqlite3'}"
-        return
-    require_service("PostgreSQL", POSTGRES_URL)
+@asynccontextmanager
+async def _postgres_database(template: str | None = None) -> AsyncIterator[str]:
+    """A new PostgreSQL database (a copy of ``template`` when given), dropped afterwards."""
     name = f"otc_test_{uuid.uuid4().hex[:12]}"
-    await _postgres_admin(f'CREATE DATABASE "{name}"')
+    await _postgres_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield _with_database(POSTGRES_URL, name)
     finally:
@@ -93,6 +90,17 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
         await Tortoise.close_connections()
         await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """URL of a new, empty database on each backend, dropped after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite://{tmp_path / 'otc.sqlite3'}"
+        return
+    require_service("PostgreSQL", POSTGRES_URL)
+    async with _postgres_database() as url:
+        yield url
 
 
 # Migrated once per test session and per backend, then copied for every test that wants a
@@ -136,16 +144,8 @@ async def migrated_database_url(
         yield f"sqlite://{target}"
         return
     require_service("PostgreSQL", POSTGRES_URL)
-    template = await _postgres_template()
-    name = f"otc_test_{uuid.uuid4().hex[:12]}"
-    await _postgres_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    try:
-        yield _with_database(POSTGRES_URL, name)
-    finally:
-        from tortoise import Tortoise
-
-        await Tortoise.close_connections()
-        await _postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with _postgres_database(template=await _postgres_template()) as url:
+        yield url
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
