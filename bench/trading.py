@@ -236,7 +236,8 @@ class Floor:
         import asyncpg
         from redis.asyncio import BlockingConnectionPool, Redis
 
-        from otc_framework.closings.repository import _AUDIT_COLUMNS, _POSTGRES_INSERT
+        from otc_framework.audit.trail import _POSTGRES_INSERT as AUDIT_INSERT
+        from otc_framework.closings.repository import _POSTGRES_INSERT
         from otc_framework.storage.store.redis import TAKE_OWNED, TOKEN_BUCKET
 
         self.redis = Redis.from_pool(BlockingConnectionPool.from_url(REDIS_URL, max_connections=64,
@@ -245,8 +246,7 @@ class Floor:
         self.bucket = self.redis.register_script(TOKEN_BUCKET)
         self.take = self.redis.register_script(TAKE_OWNED)
         self.close_sql = _POSTGRES_INSERT
-        params = ", ".join(f"${i}::jsonb" if c == "detail" else f"${i}" for i, c in enumerate(_AUDIT_COLUMNS, 1))
-        self.audit_sql = f"INSERT INTO audit_logs ({', '.join(_AUDIT_COLUMNS)}) VALUES ({params}) RETURNING id"
+        self.audit_sql = AUDIT_INSERT  # the very statement the server issues
         self.read_keys = [self.ns + f"ver:{a}" for a in ("controls", "spreads", "holidays")]
         self.read_keys.append(self.ns + f"client:{self.client_id}")
         await self.redis.set(self.read_keys[-1], self.job["client_record"])

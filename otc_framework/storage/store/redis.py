@@ -31,6 +31,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from otc_framework.errors import ConfigError, StoreError
+from otc_framework.runtime.tasks import cancel_and_wait
 from otc_framework.storage.store.base import (
     OWNER_SEPARATOR,
     TOMBSTONE_SUFFIX,
@@ -487,9 +488,7 @@ class RedisStore(Store):
             return
         self._closed = True
         tasks = [t for t in (self._reader, *self._chores) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(cancel_and_wait(task) for task in tasks))
         for _, attached in self._pending.values():
             if not attached.done():
                 attached.set_exception(StoreError("store: the Redis store is closed"))
