@@ -1,4 +1,4 @@
-"""Core test fixtures: a migrated database and a deployment config on each backend."""
+"""Core test fixtures: a deployment config on each backend, a served app, a served desk."""
 
 from __future__ import annotations
 
@@ -49,3 +49,26 @@ async def serve(loopback: Any, http: Any) -> Any:
         return LiveApp(app, http)
 
     return start
+
+
+@pytest.fixture
+def desk_tree() -> dict[str, Any]:
+    """Config sections a test module overrides (e.g. market hours, rate limits)."""
+    return {}
+
+
+@pytest.fixture
+async def desk(migrated_database_url: str, store_url: str, store_namespace: str, serve: Any,
+               desk_tree: dict[str, Any]) -> Any:
+    """A served desk (``tests.desk.Desk``) on the parametrized database and store backends."""
+    from otc_framework.plugins import build_plugin_host
+    from otc_framework.web import create_app
+    from tests import scripted_plugin
+    from tests.desk import Desk, desk_config
+
+    config = desk_config(migrated_database_url, store_url, store_namespace, **desk_tree)
+    plugins = build_plugin_host(config, modules={"scripted": scripted_plugin.plugin}, env={})
+    live = await serve(create_app(config, plugins, unique_name=True))
+    desk = Desk(live)
+    await desk.wait_for_spot()
+    return desk

@@ -9,8 +9,6 @@ take the same column values from ``ClosingRow``.
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 from tortoise import connections
-from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from otc_framework.audit import trail as audit
@@ -88,30 +85,3 @@ async def insert_with_audit(closing: ClosingRow, row: audit.AuditRow) -> None:
 
 async def find(**filters: Any) -> Closing | None:
     return await Closing.filter(**filters).first()
-
-
-def encode_cursor(created_at: datetime, closing_id: UUID) -> str:
-    raw = json.dumps([created_at.isoformat(), str(closing_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """``ValueError`` for anything that is not a cursor this module made."""
-    padded = cursor + "=" * (-len(cursor) % 4)
-    created_at, closing_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    return datetime.fromisoformat(created_at), UUID(closing_id)
-
-
-async def page_for_client(
-    client_id: str, limit: int, after: tuple[datetime, UUID] | None
-) -> tuple[list[Closing], str | None]:
-    """A client's closings, newest first; ``limit`` rows after the ``after`` position (a
-    decoded cursor), and the next cursor."""
-    query = Closing.filter(client_id=client_id)
-    if after is not None:
-        created_at, closing_id = after
-        query = query.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=closing_id))
-    rows = await query.order_by("-created_at", "-id").limit(limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None)

@@ -10,9 +10,11 @@ from sanic.response import HTTPResponse
 from otc_framework.auth.guard import authenticate
 from otc_framework.closings import repository
 from otc_framework.closings.schemas import ClosingAnswer, ClosingPage, ClosingQuery
-from otc_framework.errors import ApiDisabled, NotFound, ValidationFailed
+from otc_framework.errors import ApiDisabled, NotFound
+from otc_framework.storage.models import Closing
 from otc_framework.web.bodies import answer, parse_query
 from otc_framework.web.endpoint import endpoint
+from otc_framework.web.pages import newest_first
 
 bp = Blueprint("closings")
 
@@ -23,11 +25,7 @@ bp = Blueprint("closings")
 async def list_closings(request: Request) -> HTTPResponse:
     caller = await authenticate(request)
     query = parse_query(request, ClosingQuery)
-    try:
-        after = None if query.cursor is None else repository.decode_cursor(query.cursor)
-    except (ValueError, TypeError):
-        raise ValidationFailed("cursor: not a cursor this API gave", field="cursor") from None
-    rows, cursor = await repository.page_for_client(caller.client.id, query.limit, after)
+    rows, cursor = await newest_first(Closing.filter(client_id=caller.client.id), query.limit, query.cursor)
     return answer(ClosingPage(items=[ClosingAnswer.of(r) for r in rows], next_cursor=cursor))
 
 

@@ -12,6 +12,7 @@ import secrets
 
 import httpx
 
+from otc_framework.admin.feed import AdminFeed
 from otc_framework.auth.tokens import TokenService
 from otc_framework.config import DeploymentConfig
 from otc_framework.controls import CORE_CONTROLS
@@ -49,6 +50,7 @@ class Runtime:
         self.spot_feed: SpotFeed | None = None
         self.spot_loop: LeasedLoop | None = None
         self.controls = plugins.controls()
+        self.control_definitions = {d.key: d for d in self.controls}
         secret = config.auth.jwt_secret
         # Outside the demo the config refuses to load without a secret; the demo gets a
         # per-process one when none was given (its tokens die with it).
@@ -58,6 +60,7 @@ class Runtime:
         self.reference: ReferenceCache | None = None
         self.pricing: PricingPipeline | None = None
         self.desk: TradingDesk | None = None
+        self.feed: AdminFeed | None = None
         self.price_ticker: PriceTicker | None = None
         self.price_loop: LeasedLoop | None = None
         self.price_fanout: PriceFanout | None = None
@@ -85,7 +88,11 @@ class Runtime:
         await self.spot_feed.start()
         self.reference = ReferenceCache(self.store, self.controls, self.config.market_hours)
         self.pricing = PricingPipeline(SpotReference(self.spot_feed, self.config.pricing))
-        self.desk = TradingDesk(self.store, self.pricing, self.config.rate_limits, self.plugins.hook.otc_closing_created)
+        self.feed = AdminFeed(self.store)
+        self.feed.start()
+        self.desk = TradingDesk(
+            self.store, self.pricing, self.config.rate_limits, self.plugins.hook.otc_closing_created, self.feed
+        )
         await self._start_price_stream()
         poller = SpotPoller(self.spot_sources, self.store, notify=self.plugins.hook.otc_spot_status_changed)
         interval = self.config.spot.poll_interval_seconds
@@ -115,6 +122,8 @@ class Runtime:
             await self.spot_loop.stop()
         if self.spot_feed is not None:
             await self.spot_feed.stop()
+        if self.feed is not None:
+            await self.feed.stop()
         for source in self.spot_sources:
             await source.aclose()
         if self.http is not None:

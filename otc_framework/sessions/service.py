@@ -17,18 +17,19 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from otc_framework.admin.feed import AdminFeed, EventType
 from otc_framework.audit import AuditRow, record
 from otc_framework.auth.guard import Caller
 from otc_framework.auth.rate_limits import enforce
 from otc_framework.closings import repository
 from otc_framework.closings.repository import ClosingRow
-from otc_framework.closings.schemas import ClosingAnswer
+from otc_framework.closings.schemas import ClosingAnswer, closing_view
 from otc_framework.config import RateLimitsConfig
 from otc_framework.errors import (
     MarketClosed,
@@ -41,6 +42,7 @@ from otc_framework.errors import (
     ValidationFailed,
 )
 from otc_framework.pricing.pipeline import PricingPipeline, total_brl
+from otc_framework.runtime.announce import announce
 from otc_framework.sessions.session import QuoteSession, session_key
 from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, Settlement, Side
 from otc_framework.storage.store import Store, TakeOutcome
@@ -65,12 +67,15 @@ class CloseResult:
 
 
 class TradingDesk:
-    def __init__(self, store: Store, pipeline: PricingPipeline, limits: RateLimitsConfig, notify: Any) -> None:
+    def __init__(
+        self, store: Store, pipeline: PricingPipeline, limits: RateLimitsConfig, notify: Any, feed: AdminFeed
+    ) -> None:
         self.store = store
         self.pipeline = pipeline
         self.limits = limits
         # ``otc_closing_created`` of the plugin host; called after commit, never fails a trade.
         self.notify = notify
+        self.feed = feed
 
     # -- quote ---------------------------------------------------------------------------
 
@@ -176,10 +181,9 @@ class TradingDesk:
         raise problem
 
     def _announce(self, closing: ClosingRow) -> None:
-        try:
-            self.notify(closing=closing_view(closing))
-        except Exception:
-            log.exception("a plugin failed on otc_closing_created", extra={"closing_id": str(closing.id)})
+        view = closing_view(closing)
+        announce(self.notify, closing=view)
+        self.feed.emit(EventType.CLOSING_CREATED, view)
 
 
 def _refusal(outcome: TakeOutcome) -> ProblemError:
@@ -215,16 +219,3 @@ def closing_row(session: QuoteSession, oid: str, settlement_date: Any, now: date
         usdt_usdc_ratio_used=session.usdt_usdc_ratio_used, validity_seconds=session.validity_seconds,
         quoted_at=session.quoted_at, created_at=now, updated_at=now,
     )
-
-
-def closing_view(closing: Any) -> dict[str, Any]:
-    """The admin view of a closing (every column), JSON-ready: what plugins are told."""
-    view: dict[str, Any] = {}
-    for name in ClosingRow.__dataclass_fields__:
-        value = getattr(closing, name)
-        if isinstance(value, (datetime, date)):
-            value = value.isoformat()
-        elif isinstance(value, (Decimal, uuid.UUID)):
-            value = str(value)
-        view[name] = value
-    return view

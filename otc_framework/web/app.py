@@ -12,6 +12,7 @@ import uuid
 
 from sanic import Sanic
 
+from otc_framework.admin.routes import BLUEPRINTS as ADMIN_BLUEPRINTS
 from otc_framework.auth import routes as auth_routes
 from otc_framework.closings import routes as closing_routes
 from otc_framework.config import DeploymentConfig
@@ -48,7 +49,7 @@ def create_app(
     tracing.install(app)
     for blueprint in (
         health.bp, openapi.bp, auth_routes.bp, price_routes.bp, price_stream_routes.bp, session_routes.bp,
-        closing_routes.bp,
+        closing_routes.bp, *ADMIN_BLUEPRINTS,
     ):
         app.blueprint(blueprint)
     for blueprint in plugins.routes():

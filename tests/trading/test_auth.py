@@ -18,7 +18,7 @@ from otc_framework.web import create_app
 from otc_framework.web.endpoint import endpoint
 from tests import scripted_plugin
 from tests.conftest import JWT_SECRET
-from tests.trading.conftest import Desk, bearer, desk_config
+from tests.desk import Desk, bearer, desk_config
 
 FORBIDDEN_KEYS = ("tier", "spread", "reference", "snapshot", "apikeyhash", "ratio", "adder", "spot")
 FORBIDDEN_VALUES = {"SELL", *(t.value for t in Tier)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.trading.conftest import Desk, bearer
+from tests.desk import Desk, bearer
 
 
 async def test_list_pages_newest_first_and_only_own(desk: Desk) -> None:

@@ -15,7 +15,7 @@ from otc_framework.plugins import build_plugin_host
 from otc_framework.storage.models import AuditLog, Currency, Settlement, Spread, Tier
 from otc_framework.web import create_app
 from tests import scripted_plugin
-from tests.trading.conftest import Desk, desk_config
+from tests.desk import Desk, desk_config
 
 
 def test_defaults_and_a_bad_stored_value_fall_back() -> None:

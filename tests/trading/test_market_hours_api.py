@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from otc_framework.storage.models import Holiday, Market
-from tests.trading.conftest import Desk, bearer
+from tests.desk import Desk, bearer
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 

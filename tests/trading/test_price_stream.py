@@ -21,7 +21,7 @@ from otc_framework.pricing.stream import CHANNEL, PriceFanout
 from otc_framework.reference import Reference
 from otc_framework.storage.models import Client, Tier
 from tests import scripted_plugin
-from tests.trading.conftest import Desk
+from tests.desk import Desk
 
 WAIT = 10.0
 T1_GRID = {("USDT", "D0"): "5.0150", ("USDT", "D1"): "5.0075", ("USDT", "D2"): "5.0025",

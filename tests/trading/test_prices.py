@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from otc_framework.storage.models import Tier
-from tests.trading.conftest import Desk, bearer
+from tests.desk import Desk, bearer
 
 
 def board(body: dict) -> dict[tuple[str, str], str]:

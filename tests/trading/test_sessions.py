@@ -10,7 +10,7 @@ import pytest
 from otc_framework.sessions.service import oid_key
 from otc_framework.storage.models import AuditLog, Closing
 from tests import scripted_plugin
-from tests.trading.conftest import Desk, bearer
+from tests.desk import Desk, bearer
 
 
 async def quoted(desk: Desk, token: str, **body) -> str:

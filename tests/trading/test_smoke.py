@@ -1,4 +1,4 @@
-from tests.trading.conftest import Desk
+from tests.desk import Desk
 
 
 async def test_quote_and_close(desk: Desk) -> None:

@@ -7,13 +7,9 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 from otc_framework.admin.clients import create_client
 from otc_framework.controls.service import set_control
-from otc_framework.plugins import build_plugin_host
 from otc_framework.storage.models import AuditSource, Role, Tier
-from otc_framework.web import create_app
 from tests import scripted_plugin
 from tests.conftest import LiveApp, make_config
 
@@ -32,6 +28,10 @@ class Desk:
         """A new client; returns (client id, token)."""
         created = await create_client(name, tier, role=role, actor="test", source=AuditSource.ADMIN)
         return str(created.client.id), await self.login(created.api_key)
+
+    async def admin(self, name: str = "operator") -> tuple[str, str]:
+        """A new admin; returns (client id, token)."""
+        return await self.client(name, Tier.T7, Role.ADMIN)
 
     async def login(self, api_key: str) -> str:
         response = await self.http.post("/v1/auth/login", json={"apiKey": api_key})
@@ -73,20 +73,3 @@ def desk_config(database_url: str, store_url: str, namespace: str, **tree: Any) 
         pricing={"spot_source": "vp", "second_source": None},
         **tree,
     )
-
-
-@pytest.fixture
-def desk_tree() -> dict[str, Any]:
-    """Config sections a test module overrides (e.g. market hours, rate limits)."""
-    return {}
-
-
-@pytest.fixture
-async def desk(migrated_database_url: str, store_url: str, store_namespace: str, serve: Any,
-               desk_tree: dict[str, Any]) -> Desk:
-    config = desk_config(migrated_database_url, store_url, store_namespace, **desk_tree)
-    plugins = build_plugin_host(config, modules={"scripted": scripted_plugin.plugin}, env={})
-    live = await serve(create_app(config, plugins, unique_name=True))
-    desk = Desk(live)
-    await desk.wait_for_spot()
-    return desk

@@ -1,0 +1,7 @@
+"""Closings and their lifecycle (SPEC §9)."""
+
+from __future__ import annotations
+
+from sanic import Blueprint
+
+bp = Blueprint("admin_closings")

@@ -1,0 +1,21 @@
+"""Every admin blueprint, in the order the app mounts them."""
+
+from otc_framework.admin import (
+    audit_routes,
+    client_routes,
+    closing_routes,
+    control_routes,
+    holiday_routes,
+    spread_routes,
+    stream_routes,
+)
+
+BLUEPRINTS = (
+    client_routes.bp,
+    spread_routes.bp,
+    control_routes.bp,
+    holiday_routes.bp,
+    closing_routes.bp,
+    audit_routes.bp,
+    stream_routes.bp,
+)
