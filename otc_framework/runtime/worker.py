@@ -12,6 +12,7 @@ import secrets
 
 import httpx
 
+from otc_framework.admin.access import Backoffice
 from otc_framework.admin.feed import AdminFeed
 from otc_framework.auth.tokens import TokenService
 from otc_framework.config import DeploymentConfig
@@ -61,6 +62,7 @@ class Runtime:
         self.pricing: PricingPipeline | None = None
         self.desk: TradingDesk | None = None
         self.feed: AdminFeed | None = None
+        self.backoffice: Backoffice | None = None
         self.price_ticker: PriceTicker | None = None
         self.price_loop: LeasedLoop | None = None
         self.price_fanout: PriceFanout | None = None
@@ -93,6 +95,7 @@ class Runtime:
         self.desk = TradingDesk(
             self.store, self.pricing, self.config.rate_limits, self.plugins.hook.otc_closing_created, self.feed
         )
+        self.backoffice = Backoffice(self.store, self.reference, self.feed, self.plugins.hook, self.control_definitions)
         await self._start_price_stream()
         poller = SpotPoller(self.spot_sources, self.store, notify=self.plugins.hook.otc_spot_status_changed)
         interval = self.config.spot.poll_interval_seconds
