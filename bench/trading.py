@@ -378,13 +378,15 @@ def wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
 
 async def create_clients(dsn: str, k: int) -> list[tuple[str, str]]:
     """(client id, api key) of ``k`` fresh T1 clients."""
+    from otc_framework.admin.access import Actor
     from otc_framework.admin.clients import create_client
     from otc_framework.storage.database import close_database, open_database
     from otc_framework.storage.models import AuditSource, Tier
 
     await open_database(dsn)
     try:
-        made = [await create_client(f"bench-{i}", Tier.T1, actor="bench", source=AuditSource.SYSTEM) for i in range(k)]
+        bench = Actor("bench", AuditSource.SYSTEM)
+        made = [await create_client(bench, f"bench-{i}", Tier.T1) for i in range(k)]
     finally:
         await close_database()
     return [(str(c.client.id), c.api_key) for c in made]

@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,33 +87,60 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_client_create(args: argparse.Namespace) -> int:
-    from otc_framework.admin.clients import create_client
-    from otc_framework.storage.database import close_database, open_database
-    from otc_framework.storage.models import AuditSource, Role, Tier
+def _operate(args: argparse.Namespace, task: Callable[[Any], Awaitable[Any]]) -> int:
+    """Run an operator task against the deployment's database and store; print its JSON."""
+    from otc_framework.runtime.backoffice import open_backoffice
 
     config = load_config(_config_path(args))
 
-    async def run() -> dict[str, Any]:
-        await open_database(config.database.url.get_secret_value())
-        try:
-            created = await create_client(
-                args.name, Tier(args.tier), role=Role(args.role), actor="cli", source=AuditSource.SYSTEM
-            )
-        finally:
-            await close_database()
-        client = created.client
-        return {
-            "id": str(client.id),
-            "name": client.name,
-            "tier": client.tier.value,
-            "role": client.role.value,
-            "active": client.active,
-            "apiKey": created.api_key,
-        }
+    async def run() -> Any:
+        async with open_backoffice(config) as office:
+            return await task(office)
 
     _print_json(asyncio.run(run()))
     return 0
+
+
+def cmd_client_list(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    return _operate(args, lambda office: commands.list_all_clients(args.active, args.search))
+
+
+def cmd_client_create(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    return _operate(args, lambda office: commands.create_client(office, args.name, args.tier, args.role, None))
+
+
+def cmd_client_activate(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    return _operate(args, lambda office: commands.set_active(office, args.client, args.command_active))
+
+
+def cmd_client_rotate_key(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    return _operate(args, lambda office: commands.rotate_key(office, args.client))
+
+
+def cmd_holidays_import(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    return _operate(args, lambda office: commands.import_holidays(office, args.year))
+
+
+def cmd_controls_list(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    return _operate(args, commands.list_controls)
+
+
+def cmd_controls_set(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    return _operate(args, lambda office: commands.set_control(office, args.key, args.value))
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -163,11 +190,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_migrate)
 
     client = sub.add_parser("client", help="manage clients").add_subparsers(dest="client_command", required=True)
+    p = with_config(client.add_parser("list", help="list clients (JSON), newest first"))
+    state = p.add_mutually_exclusive_group()
+    state.add_argument("--active", dest="active", action="store_const", const=True, help="active clients only")
+    state.add_argument("--inactive", dest="active", action="store_const", const=False, help="inactive clients only")
+    p.add_argument("--search", help="part of the name, any case")
+    p.set_defaults(func=cmd_client_list, active=None)
     p = with_config(client.add_parser("create", help="create a client; prints its API key once"))
     p.add_argument("--name", required=True)
     p.add_argument("--tier", required=True, choices=[f"T{i}" for i in range(1, 8)])
     p.add_argument("--role", default="client", choices=["client", "admin"])
     p.set_defaults(func=cmd_client_create)
+    for name, active, text in (("deactivate", False, "refuse the client's key and tokens at once"),
+                               ("activate", True, "let a deactivated client log in again")):
+        p = with_config(client.add_parser(name, help=text))
+        p.add_argument("client", help="client id or exact name")
+        p.set_defaults(func=cmd_client_activate, command_active=active)
+    p = with_config(client.add_parser("rotate-key", help="issue a new API key (printed once); old key and tokens stop"))
+    p.add_argument("client", help="client id or exact name")
+    p.set_defaults(func=cmd_client_rotate_key)
+
+    days = sub.add_parser("holidays", help="market holidays").add_subparsers(dest="holidays_command", required=True)
+    p = with_config(days.add_parser("import", help="add a year's official BR (B3) and US (Federal Reserve) holidays"))
+    p.add_argument("--year", type=int, required=True)
+    p.set_defaults(func=cmd_holidays_import)
+
+    controls = sub.add_parser("controls", help="runtime controls").add_subparsers(dest="controls_command", required=True)
+    p = with_config(controls.add_parser("list", help="every control with its type, default and value (JSON)"))
+    p.set_defaults(func=cmd_controls_list)
+    p = with_config(controls.add_parser("set", help="change a control (validated and audited like the admin API)"))
+    p.add_argument("key")
+    p.add_argument("value", help="true/false, a number, a decimal, a choice, or a comma-separated list")
+    p.set_defaults(func=cmd_controls_set)
 
     p = with_config(sub.add_parser("plugins", help="list installed plugins and which are enabled"))
     p.set_defaults(func=cmd_plugins)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
 
 from otc_framework.errors import ConfigError
 
@@ -112,6 +112,22 @@ class RateLimitsConfig(_Section):
     quote_per_second: float = Field(20.0, gt=0)
 
 
+class DeskConfig(_Section):
+    """Where ``send-to-desk`` posts a paid trade (SPEC §9): the desk's own settlement system.
+
+    Without ``url`` the action answers NOT_READY. ``token`` goes out as ``Authorization:
+    Bearer``; give it as ``{"$env" = "NAME"}``. A call is tried up to ``attempts`` times on
+    transport errors, timeouts, 5xx and 429, sleeping ``retry_backoff_seconds`` × attempt
+    between tries (or the desk's ``Retry-After``, capped at a few seconds).
+    """
+
+    url: HttpUrl | None = None
+    token: SecretStr | None = None
+    timeout_seconds: float = Field(5.0, gt=0, le=60)
+    attempts: int = Field(3, ge=1, le=10)
+    retry_backoff_seconds: float = Field(0.5, ge=0, le=30)
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -140,6 +156,7 @@ class DeploymentConfig(_Section):
     spot: SpotConfig = Field(default_factory=SpotConfig)
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
+    desk: DeskConfig = Field(default_factory=DeskConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
 
@@ -151,7 +168,7 @@ class DeploymentConfig(_Section):
 
     def secrets(self) -> list[str]:
         """Secret values of the core sections, for the log redactor."""
-        values = [self.database.url, self.store.url, self.auth.jwt_secret]
+        values = [self.database.url, self.store.url, self.auth.jwt_secret, self.desk.token]
         return [v.get_secret_value() for v in values if v is not None]
 
 

@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
 
+from otc_framework.admin.access import Actor
 from otc_framework.admin.clients import create_client
 from otc_framework.auth.api_keys import hash_api_key
 from otc_framework.config import DeploymentConfig, build_config
@@ -131,10 +132,11 @@ async def _credentials(path: Path) -> dict[str, Any]:
             return saved
         log.warning("demo credentials do not match the database; creating new demo clients")
     suffix = secrets.token_hex(3)
-    admin = await create_client(f"demo-admin-{suffix}", Tier.T1, role=Role.ADMIN, actor="demo", source=AuditSource.SYSTEM)
+    demo = Actor("demo", AuditSource.SYSTEM)
+    admin = await create_client(demo, f"demo-admin-{suffix}", Tier.T1, role=Role.ADMIN)
     credentials: dict[str, Any] = {"admin": {"name": admin.client.name, "apiKey": admin.api_key}, "clients": []}
     for tier in Tier:
-        created = await create_client(f"demo-{tier.value.lower()}-{suffix}", tier, actor="demo", source=AuditSource.SYSTEM)
+        created = await create_client(demo, f"demo-{tier.value.lower()}-{suffix}", tier)
         credentials["clients"].append({"name": created.client.name, "tier": tier.value, "apiKey": created.api_key})
     path.write_text(json.dumps(credentials, indent=2))
     path.chmod(0o600)

@@ -7,6 +7,7 @@ import asyncio
 from decimal import Decimal
 from typing import Any
 
+from otc_framework.admin.access import Actor
 from otc_framework.admin.clients import create_client
 from otc_framework.controls.service import set_control
 from otc_framework.storage.models import AuditSource, Role, Tier
@@ -26,7 +27,7 @@ class Desk:
 
     async def client(self, name: str = "acme", tier: Tier = Tier.T1, role: Role = Role.CLIENT) -> tuple[str, str]:
         """A new client; returns (client id, token)."""
-        created = await create_client(name, tier, role=role, actor="test", source=AuditSource.ADMIN)
+        created = await create_client(Actor("test", AuditSource.ADMIN), name, tier, role=role)
         return str(created.client.id), await self.login(created.api_key)
 
     async def admin(self, name: str = "operator") -> tuple[str, str]:
@@ -46,8 +47,7 @@ class Desk:
         return await self.http.post(f"/v1/sessions/{session_id}/close", json=body or None, headers=bearer(token))
 
     async def set_control(self, key: str, value: Any) -> None:
-        definitions = {d.key: d for d in self.runtime.controls}
-        await set_control(definitions, self.runtime.reference, key, value, actor="test", source=AuditSource.ADMIN)
+        await set_control(self.runtime.backoffice, Actor("test", AuditSource.ADMIN), key, value)
 
     def spot(self, rate: str) -> None:
         scripted_plugin.SOURCES[-1].rate = Decimal(rate)

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
+from otc_framework.controls import ControlDefinition, ControlKind
 from otc_framework.errors import VenueError
 from otc_framework.hookspecs import hookimpl
 from otc_framework.ports import USD_BRL, SpotQuote, SpotSource
@@ -53,6 +54,12 @@ def otc_spot_sources(config: ScriptedConfig, http: object) -> list[SpotSource]:
     source = ScriptedSource(config.name, config.rate)
     SOURCES.append(source)
     return [source]
+
+
+@hookimpl
+def otc_controls() -> list[ControlDefinition]:
+    return [ControlDefinition("scripted_validity_sec", ControlKind.INT, 17, "Scripted venue quote validity, in seconds",
+                              minimum=Decimal(1), maximum=Decimal(60))]
 
 
 CLOSINGS: list[dict] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from otc_framework.controls.definition import ControlDefinition, ControlKind
+from otc_framework.controls.definition import ControlDefinition, ControlKind, ControlReference
 
 B, I, D, E, C, S = (
     ControlKind.BOOL,
@@ -51,7 +51,8 @@ CORE_CONTROLS: tuple[ControlDefinition, ...] = (
     ControlDefinition("exec_sell_spread_off_pct", D, Decimal("-0.20"), "Sell-side spread off-market, in %"),
     ControlDefinition("exec_poll_interval_ms", I, 2000, "LP polling interval, in ms",
                       minimum=Decimal(250), maximum=Decimal(60000)),
-    ControlDefinition("exec_enabled_clients", C, (), "Client names hedged automatically (empty = all)"),
+    ControlDefinition("exec_enabled_clients", C, (), "Client names hedged automatically (empty = all)",
+                      refers_to=ControlReference.CLIENTS),
     ControlDefinition("lp_feed_enable_24x7", B, False, "Keep polling 24/7 LPs off-hours"),
     ControlDefinition("lp_feed_nonco_usdt_enabled", B, False, "Poll Nonco USDT D0 in the LP feed"),
 )

@@ -14,6 +14,12 @@ from typing import Any
 from otc_framework.errors import ValidationFailed
 
 
+class ControlReference(StrEnum):
+    """What the names in a control's value must exist as (checked on write, against the database)."""
+
+    CLIENTS = "clients"
+
+
 class ControlKind(StrEnum):
     BOOL = "bool"
     INT = "int"
@@ -36,6 +42,8 @@ class ControlDefinition:
     minimum: Decimal | None = None
     maximum: Decimal | None = None
     owner: str = "core"
+    # Each name in the value (a CSV's items, a string when not empty) must name one of these.
+    refers_to: ControlReference | None = None
 
     def parse(self, raw: Any) -> ControlValue:
         """Check a JSON-typed value (bool, int, decimal string, string) and return it typed.

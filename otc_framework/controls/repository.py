@@ -12,15 +12,21 @@ async def load_stored() -> dict[str, str]:
     return dict(rows)
 
 
-async def save(key: str, text: str, actor: str, using_db: BaseDBAsyncClient) -> str | None:
-    """Write ``key``; return the text it had before (``None`` when it was never written).
-    The row is locked first on PostgreSQL, so two concurrent writers record true befores."""
+async def load_rows() -> dict[str, SystemControl]:
+    """Every stored row by key, with who changed it last and when."""
+    return {row.key: row for row in await SystemControl.all()}
+
+
+async def save(key: str, text: str, actor: str, using_db: BaseDBAsyncClient) -> tuple[str | None, SystemControl]:
+    """Write ``key``; return the text it had before (``None`` when it was never written) and
+    the row as written. The row is locked first on PostgreSQL, so two concurrent writers
+    record true befores."""
     row = await SystemControl.filter(key=key).using_db(using_db).select_for_update().first()
     if row is None:
-        await SystemControl.create(key=key, value=text, updated_by=actor, using_db=using_db)
-        return None
+        row = await SystemControl.create(key=key, value=text, updated_by=actor, using_db=using_db)
+        return None, row
     before = row.value
     row.value = text
     row.updated_by = actor
     await row.save(using_db=using_db, update_fields=["value", "updated_by", "updated_at"])
-    return before
+    return before, row

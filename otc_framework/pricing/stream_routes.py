@@ -11,25 +11,19 @@ connected together do not hit the store together.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import random
 
 from sanic import Blueprint, Request, Websocket
 from sanic.exceptions import WebsocketClosed
 
-from otc_framework.auth.guard import Caller, authenticate_token
-from otc_framework.errors import ApiDisabled, NotReady, ProblemError, StoreError, Unauthorized
+from otc_framework.errors import ApiDisabled, NotReady, ProblemError
 from otc_framework.pricing.stream import PriceFanout, PriceMessage, StreamError, Subscriber
 from otc_framework.web.endpoint import endpoint
+from otc_framework.web.sockets import check, first_recheck_delay, next_interval, refuse, socket_token
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("price_stream")
-
-TOKEN_WAIT_SECONDS = 5.0
-RECHECK_SECONDS = 5.0
-RECHECK_JITTER = 0.2  # each interval is RECHECK_SECONDS ± 20 %
 
 DESCRIPTION = """\
 Authenticate with `?token=<JWT>`, or, without it, send `{"token": "<JWT>"}` as the first
@@ -55,49 +49,10 @@ reconnect), 1001 when the server shuts down.
 """
 
 
-def close_code(problem: ProblemError) -> int:
-    return 4000 + problem.status
-
-
-async def refuse(ws: Websocket, problem: ProblemError) -> None:
-    """One error message, then the close code that names the refusal."""
-    message = StreamError(code=problem.code, detail=problem.detail or problem.title)
-    try:
-        await asyncio.wait_for(ws.send(message.model_dump_json(by_alias=True)), TOKEN_WAIT_SECONDS)
-        await asyncio.wait_for(ws.close(code=close_code(problem), reason=problem.code), TOKEN_WAIT_SECONDS)
-    except Exception:  # the peer left or stalled; the close below still ends the connection
-        ws.fail_connection(close_code(problem), problem.code)
-
-
-async def first_message_token(ws: Websocket) -> str:
-    raw = await ws.recv(timeout=TOKEN_WAIT_SECONDS)
-    if raw is None:
-        raise Unauthorized('no token: pass ?token= or send {"token": "..."} first, within 5 s')
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if not isinstance(body, dict) or set(body) != {"token"} or not isinstance(body["token"], str) or not body["token"]:
-        raise Unauthorized('the first message must be {"token": "<JWT>"}')
-    return body["token"]
-
-
-async def check(request: Request, token: str) -> Caller:
-    """The per-request check of every client route; a store outage is NOT_READY, not a crash."""
-    try:
-        return await authenticate_token(request, token)
-    except StoreError:
-        raise NotReady("cannot check the token now; try again shortly") from None
-
-
-def next_interval() -> float:
-    return RECHECK_SECONDS * random.uniform(1 - RECHECK_JITTER, 1 + RECHECK_JITTER)
-
-
 async def watch(request: Request, ws: Websocket, token: str, fanout: PriceFanout, subscriber: Subscriber) -> None:
     """Keep the socket open, ignoring what the client sends, and recheck its client record."""
     loop = asyncio.get_running_loop()
-    due = loop.time() + random.uniform(0, RECHECK_SECONDS)  # random phase: spread the store reads
+    due = loop.time() + first_recheck_delay()
     while not subscriber.closed:
         try:
             await ws.recv(timeout=max(0.0, due - loop.time()))
@@ -131,7 +86,7 @@ async def watch(request: Request, ws: Websocket, token: str, fanout: PriceFanout
 async def price_stream(request: Request, ws: Websocket) -> None:
     fanout: PriceFanout = request.app.ctx.runtime.price_fanout
     try:
-        token = request.args.get("token") or await first_message_token(ws)
+        token = await socket_token(request, ws)
         caller = await check(request, token)
     except ProblemError as problem:
         await refuse(ws, problem)

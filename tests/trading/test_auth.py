@@ -10,6 +10,7 @@ import pytest
 from sanic import Blueprint, Request
 from sanic.response import json as json_response
 
+from otc_framework.admin.access import Actor
 from otc_framework.admin.clients import create_client, rotate_client_key, set_client_active
 from otc_framework.auth.guard import authenticate
 from otc_framework.plugins import build_plugin_host
@@ -20,6 +21,7 @@ from tests import scripted_plugin
 from tests.conftest import JWT_SECRET
 from tests.desk import Desk, bearer, desk_config
 
+OPS = Actor("ops", AuditSource.ADMIN)
 FORBIDDEN_KEYS = ("tier", "spread", "reference", "snapshot", "apikeyhash", "ratio", "adder", "spot")
 FORBIDDEN_VALUES = {"SELL", *(t.value for t in Tier)}
 
@@ -58,8 +60,8 @@ async def test_unknown_key_is_refused_and_audited_without_the_key(desk: Desk) ->
 
 
 async def test_inactive_client_cannot_log_in(desk: Desk) -> None:
-    created = await create_client("gone", Tier.T1, actor="test", source=AuditSource.ADMIN)
-    await set_client_active(str(created.client.id), False, store=desk.runtime.store, actor="t", source=AuditSource.ADMIN)
+    created = await create_client(OPS, "gone", Tier.T1)
+    await set_client_active(desk.runtime.backoffice, OPS, str(created.client.id), False)
     response = await desk.http.post("/v1/auth/login", json={"apiKey": created.api_key})
     assert response.status_code == 401
     assert (await AuditLog.get(action="LOGIN_FAILED")).detail == {"reason": "client inactive"}
@@ -86,18 +88,17 @@ async def test_missing_bad_and_expired_tokens(desk: Desk) -> None:
 async def test_deactivation_revokes_a_live_token(desk: Desk) -> None:
     client_id, token = await desk.client()
     assert (await desk.quote(token)).status_code == 201
-    await set_client_active(client_id, False, store=desk.runtime.store, actor="ops", source=AuditSource.ADMIN)
+    await set_client_active(desk.runtime.backoffice, OPS, client_id, False)
     refused = await desk.quote(token)
     assert refused.status_code == 401 and refused.json()["code"] == "UNAUTHORIZED"
-    await set_client_active(client_id, True, store=desk.runtime.store, actor="ops", source=AuditSource.ADMIN)
+    await set_client_active(desk.runtime.backoffice, OPS, client_id, True)
     assert (await desk.quote(token)).status_code == 201
 
 
 async def test_rotation_revokes_tokens_and_the_old_key(desk: Desk) -> None:
-    created = await create_client("rotor", Tier.T1, actor="test", source=AuditSource.ADMIN)
+    created = await create_client(OPS, "rotor", Tier.T1)
     token = await desk.login(created.api_key)
-    rotated = await rotate_client_key(str(created.client.id), store=desk.runtime.store, actor="ops",
-                                      source=AuditSource.ADMIN)
+    rotated = await rotate_client_key(desk.runtime.backoffice, OPS, str(created.client.id))
     assert (await desk.quote(token)).status_code == 401
     assert (await desk.http.post("/v1/auth/login", json={"apiKey": created.api_key})).status_code == 401
     fresh = await desk.login(rotated.api_key)

@@ -1,0 +1,80 @@
+"""The operator tasks ``otc`` scripts (issue 4 item 8): the same services as the admin API,
+with the same validation and audit trail, printing JSON.
+
+The actor is ``cli:<login name>`` with source Admin: a person operating the desk from a
+shell, recorded as such (the API records the admin client's name and IP instead).
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+from uuid import UUID
+
+from otc_framework.admin import clients, holidays
+from otc_framework.admin.access import Actor, Backoffice
+from otc_framework.admin.client_schemas import ClientView, IssuedClient
+from otc_framework.admin.reference_schemas import ControlAnswer, HolidayAnswer, HolidaysImported
+from otc_framework.controls import service as controls
+from otc_framework.errors import NotFound
+from otc_framework.storage.models import AuditSource, Client, Role, Tier
+
+
+def shell_actor() -> Actor:
+    return Actor(f"cli:{getpass.getuser()}", AuditSource.ADMIN)
+
+
+def _json(model: Any) -> Any:
+    return model.model_dump(mode="json", by_alias=True)
+
+
+async def client_id_of(id_or_name: str) -> str:
+    """A client named by id or by exact name (operators script with names)."""
+    try:
+        return str(UUID(id_or_name))
+    except ValueError:
+        client = await Client.get_or_none(name=id_or_name)
+        if client is None:
+            raise NotFound(f"no client named {id_or_name!r}") from None
+        return str(client.id)
+
+
+async def list_all_clients(active: bool | None, search: str | None) -> list[Any]:
+    found: list[Any] = []
+    cursor = None
+    while True:
+        page, cursor = await clients.list_clients(active, search, 200, cursor)
+        found += [_json(ClientView.of(c)) for c in page]
+        if cursor is None:
+            return found
+
+
+async def create_client(office: Backoffice | None, name: str, tier: str, role: str, api_key: str | None) -> Any:
+    made = await clients.create_client(shell_actor(), name, Tier(tier), role=Role(role), api_key=api_key,
+                                       office=office)
+    return _json(IssuedClient(**ClientView.of(made.client).model_dump(), api_key=made.api_key))
+
+
+async def set_active(office: Backoffice, id_or_name: str, active: bool) -> Any:
+    client = await clients.set_client_active(office, shell_actor(), await client_id_of(id_or_name), active)
+    return _json(ClientView.of(client))
+
+
+async def rotate_key(office: Backoffice, id_or_name: str) -> Any:
+    made = await clients.rotate_client_key(office, shell_actor(), await client_id_of(id_or_name))
+    return _json(IssuedClient(**ClientView.of(made.client).model_dump(), api_key=made.api_key))
+
+
+async def import_holidays(office: Backoffice, year: int) -> Any:
+    result = await holidays.import_holidays(office, shell_actor(), year)
+    return _json(HolidaysImported(year=result.year, added=[HolidayAnswer.of(r) for r in result.added],
+                                  skipped=result.skipped))
+
+
+async def set_control(office: Backoffice, key: str, value: str) -> Any:
+    change = await controls.set_control(office, shell_actor(), key, value)
+    return _json(ControlAnswer.of(change.state))
+
+
+async def list_controls(office: Backoffice) -> Any:
+    return [_json(ControlAnswer.of(state)) for state in await controls.list_controls(office)]

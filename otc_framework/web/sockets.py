@@ -1,0 +1,67 @@
+"""What every authenticated WebSocket does the same way: take a token, refuse with a close
+code that names the problem, and recheck the caller while the socket stays open."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+
+from sanic import Request, Websocket
+
+from otc_framework.auth.guard import Caller, authenticate_token
+from otc_framework.errors import NotReady, ProblemError, StoreError, Unauthorized
+from otc_framework.pricing.stream import StreamError
+
+TOKEN_WAIT_SECONDS = 5.0
+RECHECK_SECONDS = 5.0
+RECHECK_JITTER = 0.2  # each interval is RECHECK_SECONDS ± 20 %
+
+
+def close_code(problem: ProblemError) -> int:
+    return 4000 + problem.status
+
+
+async def refuse(ws: Websocket, problem: ProblemError) -> None:
+    """One error message, then the close code that names the refusal."""
+    message = StreamError(code=problem.code, detail=problem.detail or problem.title)
+    try:
+        await asyncio.wait_for(ws.send(message.model_dump_json(by_alias=True)), TOKEN_WAIT_SECONDS)
+        await asyncio.wait_for(ws.close(code=close_code(problem), reason=problem.code), TOKEN_WAIT_SECONDS)
+    except Exception:  # the peer left or stalled; the close below still ends the connection
+        ws.fail_connection(close_code(problem), problem.code)
+
+
+async def first_message_token(ws: Websocket) -> str:
+    raw = await ws.recv(timeout=TOKEN_WAIT_SECONDS)
+    if raw is None:
+        raise Unauthorized('no token: pass ?token= or send {"token": "..."} first, within 5 s')
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict) or set(body) != {"token"} or not isinstance(body["token"], str) or not body["token"]:
+        raise Unauthorized('the first message must be {"token": "<JWT>"}')
+    return body["token"]
+
+
+async def socket_token(request: Request, ws: Websocket) -> str:
+    """The token of ``?token=``, else of the first message."""
+    return request.args.get("token") or await first_message_token(ws)
+
+
+async def check(request: Request, token: str, *, admin: bool = False) -> Caller:
+    """The per-request check of every route; a store outage is NOT_READY, not a crash."""
+    try:
+        return await authenticate_token(request, token, admin=admin)
+    except StoreError:
+        raise NotReady("cannot check the token now; try again shortly") from None
+
+
+def first_recheck_delay() -> float:
+    """A random phase, so sockets that connected together do not recheck together."""
+    return random.uniform(0, RECHECK_SECONDS)
+
+
+def next_interval() -> float:
+    return RECHECK_SECONDS * random.uniform(1 - RECHECK_JITTER, 1 + RECHECK_JITTER)
