@@ -4,13 +4,19 @@ source at 5.0000, with helpers to make clients, log in, quote and close."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
+
+import httpx
 
 from otc_framework.admin.access import Actor
 from otc_framework.admin.clients import create_client
 from otc_framework.controls.service import set_control
+from otc_framework.plugins import build_plugin_host
 from otc_framework.storage.models import AuditSource, Role, Tier
+from otc_framework.web import create_app
 from tests import scripted_plugin
 from tests.conftest import LiveApp, make_config
 
@@ -73,3 +79,22 @@ def desk_config(database_url: str, store_url: str, namespace: str, **tree: Any) 
         pricing={"spot_source": "vp", "second_source": None},
         **tree,
     )
+
+
+@asynccontextmanager
+async def two_workers(database_url: str, store_url: str, namespace: str, loopback: Any) -> AsyncIterator[tuple[Desk, Desk]]:
+    """Two app instances sharing the database and the store, as two worker processes do, each
+    with its own HTTP client."""
+    desks = []
+    try:
+        for _ in range(2):
+            config = desk_config(database_url, store_url, namespace)
+            plugins = build_plugin_host(config, modules={"scripted": scripted_plugin.plugin}, env={})
+            server = await loopback(create_app(config, plugins, unique_name=True))
+            desks.append(Desk(LiveApp(server.app, httpx.AsyncClient(base_url=server.base_url))))
+        for desk in desks:
+            await desk.wait_for_spot()
+        yield desks[0], desks[1]
+    finally:
+        for desk in desks:
+            await desk.http.aclose()

@@ -51,8 +51,7 @@ async def add_holiday(request: Request) -> HTTPResponse:
 
 
 @bp.delete("/v1/admin/holidays/<holiday_id:str>")
-@endpoint("Remove a holiday", auth="admin", errors=(NotFound,), tags=("admin",),
-          description="Answers 204 No Content.")
+@endpoint("Remove a holiday", auth="admin", errors=(NotFound,), tags=("admin",), no_content=True)
 async def delete_holiday(request: Request, holiday_id: str) -> HTTPResponse:
     actor = by_admin(await admin_caller(request))
     try:

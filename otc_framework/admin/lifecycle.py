@@ -52,7 +52,7 @@ def target(action: Action, current: ClosingStatus) -> ClosingStatus:
     if to is None:
         raise IllegalTransition(
             f"cannot {action.value} a {current.value} closing: {action.value} applies to {_ALLOWED_FROM[action]}",
-            action=action.value, status=current.value,
+            action=action.value, **{"from": current.value},
         )
     return to
 
@@ -62,5 +62,5 @@ def check_sendable(current: ClosingStatus) -> None:
     if current != SENDABLE:
         raise IllegalTransition(
             f"cannot send a {current.value} closing to the desk: only paid closings are sent",
-            action="send-to-desk", status=current.value,
+            action="send-to-desk", **{"from": current.value},
         )

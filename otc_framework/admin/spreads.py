@@ -22,9 +22,10 @@ Decisions:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from tortoise.transactions import in_transaction
 
@@ -34,6 +35,8 @@ from otc_framework.admin.reference_schemas import LpSpreadCell, SpreadCell
 from otc_framework.audit import record
 from otc_framework.errors import InternalError, ValidationFailed
 from otc_framework.storage.models import Currency, LpSpread, Settlement, Spread, Tier
+
+Cell = TypeVar("Cell", Spread, LpSpread)
 
 MAX_SPREAD_PCT = Decimal(10)
 PLACES = 4
@@ -81,21 +84,11 @@ async def set_spread(office: Backoffice, actor: Actor, tier: str, currency: str,
     """Set one cell of the tier grid; answers the cell as written."""
     key = {"tier": member(Tier, tier, "tier"), "currency": member(Currency, currency, "currency"),
            "settlement": member(Settlement, settlement, "settlement")}
-    after = checked_pct(spread_pct, "spreadPct")
-    async with in_transaction() as conn:
-        row = await Spread.filter(**key).using_db(conn).select_for_update().first()
-        if row is None:
-            # All 42 cells are seeded; a missing one is a damaged database, not an input error.
-            raise InternalError("spread cell missing")
-        before = row.spread_pct
-        row.spread_pct, row.updated_by = after, actor.name
-        await row.save(using_db=conn, update_fields=["spread_pct", "updated_by", "updated_at"])
-        await record("spread.update", **actor.audit(), using_db=conn,
-                     detail={**{k: str(v) for k, v in key.items()}, "before": _text(before), "after": _text(after)})
-    await office.reference.changed("spreads")
-    cell = SpreadCell.of(row).model_dump(mode="json", by_alias=True)
-    office.feed.emit(EventType.SPREAD_CHANGED, {**cell, "before": _text(before), "actor": actor.name})
-    return row
+    row = await _set_cell(office, actor, Spread, "spread_pct", key, checked_pct(spread_pct, "spreadPct"),
+                          "spread.update")
+    cell = SpreadCell.of(row.cell).model_dump(mode="json", by_alias=True)
+    office.feed.emit(EventType.SPREAD_CHANGED, {**cell, "before": row.before, "actor": actor.name})
+    return row.cell
 
 
 async def set_lp_spread(office: Backoffice, actor: Actor, tier: str, currency: str,
@@ -103,19 +96,34 @@ async def set_lp_spread(office: Backoffice, actor: Actor, tier: str, currency: s
     """Set or clear (``None``) one tier's LP spread; answers the cell as written."""
     key = {"tier": member(Tier, tier, "tier"), "currency": member(Currency, currency, "currency")}
     after = None if lp_spread_pct is None else checked_pct(lp_spread_pct, "lpSpreadPct")
+    row = await _set_cell(office, actor, LpSpread, "lp_spread_pct", key, after, "lp_spread.update")
+    cell = LpSpreadCell.of(row.cell).model_dump(mode="json", by_alias=True)
+    office.feed.emit(EventType.LP_SPREAD_CHANGED, {**cell, "before": row.before, "actor": actor.name})
+    return row.cell
+
+
+@dataclass(frozen=True, slots=True)
+class _Written(Generic[Cell]):
+    cell: Cell
+    before: str | None
+
+
+async def _set_cell(office: Backoffice, actor: Actor, model: type[Cell], column: str, key: dict[str, Any],
+                    after: Decimal | None, action: str) -> _Written[Cell]:
+    """Write one grid cell with its audit row, then have every worker reload the grids."""
     async with in_transaction() as conn:
-        row = await LpSpread.filter(**key).using_db(conn).select_for_update().first()
+        row = await model.filter(**key).using_db(conn).select_for_update().first()
         if row is None:
-            raise InternalError("LP spread cell missing")
-        before = row.lp_spread_pct
-        row.lp_spread_pct, row.updated_by = after, actor.name
-        await row.save(using_db=conn, update_fields=["lp_spread_pct", "updated_by", "updated_at"])
-        await record("lp_spread.update", **actor.audit(), using_db=conn,
-                     detail={**{k: str(v) for k, v in key.items()}, "before": _text(before), "after": _text(after)})
+            # Every cell is seeded; a missing one is a damaged database, not an input error.
+            raise InternalError(f"{model._meta.db_table} cell missing")
+        before = _text(getattr(row, column))
+        setattr(row, column, after)
+        row.updated_by = actor.name
+        await row.save(using_db=conn, update_fields=[column, "updated_by", "updated_at"])
+        await record(action, **actor.audit(), using_db=conn,
+                     detail={**{k: str(v) for k, v in key.items()}, "before": before, "after": _text(after)})
     await office.reference.changed("spreads")
-    cell = LpSpreadCell.of(row).model_dump(mode="json", by_alias=True)
-    office.feed.emit(EventType.LP_SPREAD_CHANGED, {**cell, "before": _text(before), "actor": actor.name})
-    return row
+    return _Written(row, before)
 
 
 def _text(pct: Decimal | None) -> str | None:

@@ -40,6 +40,8 @@ class EndpointDoc:
     description: str = ""
     tags: tuple[str, ...] = ()
     websocket: bool = False
+    # Success is 204 No Content (a delete, say): nothing to declare in ``responses``.
+    no_content: bool = False
 
 
 def endpoint(
@@ -53,6 +55,7 @@ def endpoint(
     description: str = "",
     tags: tuple[str, ...] = (),
     websocket: bool = False,
+    no_content: bool = False,
 ) -> Callable[[Handler], Handler]:
     doc = EndpointDoc(
         summary=summary,
@@ -64,6 +67,7 @@ def endpoint(
         description=description,
         tags=tags,
         websocket=websocket,
+        no_content=no_content,
     )
 
     def attach(handler: Handler) -> Handler:

@@ -225,6 +225,8 @@ def _operation(op: _Operation, refs: dict[Any, dict[str, Any]], schemas: dict[st
                 "description": HTTPStatus(status).phrase,
                 "content": {media_type: {"schema": refs[(model, "serialization")]}},
             }
+        if doc.no_content:
+            responses["204"] = {"description": HTTPStatus.NO_CONTENT.phrase}
         if not responses:
             responses["200"] = {"description": "OK (no body declared)"}
     by_status: dict[int, list[type[errors.ProblemError]]] = defaultdict(list)

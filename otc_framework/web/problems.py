@@ -50,7 +50,9 @@ def problem_response(
     }
     if problem.detail:
         body["detail"] = problem.detail
-    body.update(problem.extra)
+    # Extension members add to the RFC 7807 ones and never replace them: ``status`` stays the
+    # HTTP status whatever a raiser names its members.
+    body.update({name: value for name, value in problem.extra.items() if name not in body})
     headers = {**problem.headers, HEADER: trace_id}
     return HTTPResponse(json.dumps(body, default=str), status=status, headers=headers, content_type=CONTENT_TYPE)
 

@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from otc_framework.admin import stream_routes
 from otc_framework.storage.models import Tier
-from tests.desk import Desk
+from tests.desk import Desk, two_workers
 
 WAIT = 10.0
 
@@ -128,23 +128,12 @@ async def test_only_admins_may_listen(desk: Desk) -> None:
 async def test_events_from_another_worker_arrive(
     migrated_database_url: str, store_url: str, store_namespace: str, loopback: Any
 ) -> None:
-    from tests.conftest import LiveApp
-    from tests.trading.test_controls import two_workers
-
-    async def serve(app: Any) -> LiveApp:
-        server = await loopback(app)
-        return LiveApp(app, httpx.AsyncClient(base_url=server.base_url))
-
-    first, second = await two_workers(migrated_database_url, store_url, store_namespace, serve)
-    try:
+    async with two_workers(migrated_database_url, store_url, store_namespace, loopback) as (first, second):
         _, admin = await first.admin()
         _, client = await second.client()
         async with admin_stream(first, admin) as ws:
             closing_id = await trade(second, client)
             assert (await next_message(ws))["data"]["id"] == closing_id
-    finally:
-        for desk in (first, second):
-            await desk.http.aclose()
 
 
 async def test_a_socket_that_does_not_read_is_dropped_and_others_keep_up(
@@ -168,8 +157,9 @@ async def test_a_socket_that_does_not_read_is_dropped_and_others_keep_up(
                 desk.runtime.feed.emit("test.blob", {"n": n, "blob": blob})
             await asyncio.wait_for(reading, 60)
         assert received == list(range(count))  # every event, in order, for the reader
-        # The stalled peer got a few megabytes, then the server ended its connection.
+        # The stalled peer got what the buffers held, then the server ended its connection (with
+        # a 1013 close frame when the frame still fits, else by cutting it).
         got = await asyncio.wait_for(read_to_end(stalled), 60)
-        assert 0 < len(got) < count * len(blob) / 2
+        assert 0 < len(got) < count * len(blob)
     finally:
         stalled_writer.close()

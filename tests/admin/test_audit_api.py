@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from otc_framework.storage.models import AuditLog
-from tests.admin.test_closings_admin_api import act, make_closing, refused
+from tests.admin.support import act, make_closing, refused
 from tests.desk import Desk, bearer
 
 AUDIT = "/v1/admin/audit-logs"

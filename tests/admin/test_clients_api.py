@@ -9,33 +9,15 @@ import json
 from typing import Any
 
 from otc_framework.storage.models import AuditLog, Client, Tier
+from tests.admin.support import assert_by_operator, next_event, refused
 from tests.desk import Desk, bearer
 
 CLIENTS = "/v1/admin/clients"
 GROUP = "120363000000000001@g.us"
 
 
-async def next_event(sub: Any) -> dict[str, Any]:
-    return json.loads(await asyncio.wait_for(anext(aiter(sub)), 5))
-
-
-async def refused(desk: Desk, method: str, path: str, token: str | None, status: int, code: str,
-                  field: str | None = None, **kwargs: Any) -> None:
-    headers = bearer(token) if token else {}
-    response = await desk.http.request(method, path, headers=headers, **kwargs)
-    assert response.status_code == status, (path, kwargs, response.text)
-    assert response.json()["code"] == code, response.text
-    if field is not None:
-        assert response.json()["field"] == field, response.text
-
-
 async def audit_rows(action: str) -> list[AuditLog]:
     return await AuditLog.filter(action=action).order_by("id")
-
-
-def assert_admin_row(row: AuditLog, client_id: str, actor: str = "operator") -> None:
-    assert (str(row.client_id), row.actor, row.source) == (client_id, actor, "Admin")
-    assert row.ip_address is not None
 
 
 async def test_create_shows_the_key_once_and_stores_only_its_hash(desk: Desk) -> None:
@@ -61,7 +43,8 @@ async def test_create_shows_the_key_once_and_stores_only_its_hash(desk: Desk) ->
     assert (event["type"], event["data"]["action"], event["data"]["client"]) == ("client.changed", "client.create", acme)
     assert (await desk.http.post("/v1/auth/login", json={"apiKey": key})).status_code == 200
     row = (await audit_rows("client.create"))[-1]
-    assert_admin_row(row, acme["id"])
+    assert_by_operator(row)
+    assert str(row.client_id) == acme["id"]
     assert row.detail["before"] == {} and row.detail["after"]["name"] == "Acme"
     assert key not in json.dumps(row.detail) and key_hash not in json.dumps(row.detail)
 
@@ -150,7 +133,8 @@ async def test_get_and_patch_a_client(desk: Desk) -> None:
         "client.changed", "client.update", patched.json())
     assert (await desk.quote(token)).json()["price"] == "5.0500"
     row = (await audit_rows("client.update"))[-1]
-    assert_admin_row(row, client_id)
+    assert_by_operator(row)
+    assert str(row.client_id) == client_id
     assert row.detail == {"before": {"tier": "T1", "groupId": None}, "after": {"tier": "T3", "groupId": GROUP}}
 
     body = {"name": "Acme Ltd", "counterpartyId": "CP-1", "botParticipants": ["5511@s.whatsapp.net"], "role": "client"}
@@ -200,7 +184,8 @@ async def test_deactivate_refuses_live_tokens_and_activate_restores(desk: Desk) 
     refused_quote = await desk.quote(token)
     assert refused_quote.status_code == 401 and refused_quote.json()["code"] == "UNAUTHORIZED"
     row = (await audit_rows("client.deactivate"))[-1]
-    assert_admin_row(row, client_id)
+    assert_by_operator(row)
+    assert str(row.client_id) == client_id
     assert row.detail == {"before": {"active": True}, "after": {"active": False}}
 
     # Deactivating an inactive client answers it as it is and records nothing.
@@ -265,7 +250,8 @@ async def test_rotate_key_revokes_the_old_key_and_its_tokens(desk: Desk) -> None
     assert (await desk.quote(await desk.login(new_key))).status_code == 201
 
     row = (await audit_rows("client.rotate_key"))[-1]
-    assert_admin_row(row, made["id"])
+    assert_by_operator(row)
+    assert str(row.client_id) == made["id"]
     assert row.detail == {
         "before": {"keyFingerprint": made["keyFingerprint"], "keyRotatedAt": made["keyRotatedAt"]},
         "after": {"keyFingerprint": rotated.json()["keyFingerprint"], "keyRotatedAt": rotated.json()["keyRotatedAt"]},

@@ -12,35 +12,11 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from otc_framework.storage.models import AuditLog, Closing, Hedge, HedgeStatus, Side
+from tests.admin.support import CLOSINGS, act, make_closing, refused
 from tests.desk import Desk, bearer
 
-CLOSINGS = "/v1/admin/closings"
 SNAPSHOT = ("referenceMode", "referencePrice", "spotAtQuote", "binanceAtQuote", "lpSpreadPctUsed",
             "tierSpreadPctUsed", "spreadAdjustmentUsed", "validityAdderUsed", "usdtUsdcRatioUsed")
-
-
-async def make_closing(desk: Desk, token: str, **quote: Any) -> str:
-    """A closing made the way clients make them; its id."""
-    sid = (await desk.quote(token, **quote)).json()["sessionId"]
-    closed = await desk.close(token, sid)
-    assert closed.status_code == 201, closed.text
-    return str(closed.json()["closingId"])
-
-
-async def act(desk: Desk, admin: str, closing_id: str, action: str, seen: str) -> Any:
-    return await desk.http.post(f"{CLOSINGS}/{closing_id}/{action}", json={"from": seen}, headers=bearer(admin))
-
-
-async def refused(desk: Desk, method: str, path: str, token: str | None, status: int, code: str,
-                  field: str | None = None, **kwargs: Any) -> dict[str, Any]:
-    response = await desk.http.request(method, path, headers=bearer(token) if token else {}, **kwargs)
-    assert response.status_code == status, (path, kwargs, response.text)
-    problem: dict[str, Any] = response.json()
-    assert problem["code"] == code, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    if field is not None:
-        assert problem["field"] == field, response.text
-    return problem
 
 
 async def page_ids(desk: Desk, admin: str, **params: Any) -> list[str]:

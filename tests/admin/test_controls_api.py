@@ -8,7 +8,7 @@ from typing import Any
 
 from otc_framework.hookspecs import hookimpl
 from otc_framework.storage.models import AuditLog, SystemControl, Tier
-from tests.admin.test_spreads_api import assert_by_operator, next_event, refused
+from tests.admin.support import assert_by_operator, next_event, refused
 from tests.desk import Desk, bearer
 
 CONTROLS = "/v1/admin/controls"

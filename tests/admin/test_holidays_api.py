@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from otc_framework.storage.models import AuditLog, Holiday
-from tests.admin.test_spreads_api import assert_by_operator, next_event, refused
+from tests.admin.support import assert_by_operator, next_event, refused
 from tests.desk import Desk, bearer
 
 HOLIDAYS = "/v1/admin/holidays"

@@ -40,7 +40,7 @@ def test_transition(action: Action, current: S) -> None:
     with pytest.raises(IllegalTransition) as refused:
         target(action, current)
     assert f"cannot {action.value} a {current.value} closing" in str(refused.value.detail)
-    assert refused.value.extra == {"action": action.value, "status": current.value}
+    assert refused.value.extra == {"action": action.value, "from": current.value}
 
 
 def test_audit_actions() -> None:

@@ -18,7 +18,7 @@ from otc_framework.admin.desk_endpoint import RETRY_AFTER_CAP_SECONDS, deliver, 
 from otc_framework.config import DeskConfig, build_config
 from otc_framework.errors import ConfigError
 from otc_framework.storage.models import AuditLog, Client, Closing
-from tests.admin.test_closings_admin_api import CLOSINGS, act, make_closing, refused
+from tests.admin.support import CLOSINGS, act, make_closing, refused
 from tests.conftest import JWT_SECRET
 from tests.desk import Desk, bearer
 

@@ -3,42 +3,14 @@ audited with actor and IP, live on the next quote but never on a price already l
 
 from __future__ import annotations
 
-import asyncio
-import json
 from decimal import Decimal
-from typing import Any
 
 from otc_framework.storage.models import AuditLog, Currency, LpSpread, Spread, Tier
+from tests.admin.support import assert_by_operator, next_event, refused
 from tests.desk import Desk, bearer
 
 SPREADS = "/v1/admin/spreads"
 LP_SPREADS = "/v1/admin/lp-spreads"
-
-
-async def refused(desk: Desk, method: str, path: str, token: str | None, status: int, code: str,
-                  field: str | None = None, **kwargs: Any) -> dict[str, Any]:
-    """Send a request that must be refused; the problem it answered."""
-    response = await desk.http.request(method, path, headers=bearer(token) if token else {}, **kwargs)
-    problem: dict[str, Any] = response.json()
-    assert (response.status_code, problem["code"]) == (status, code), (method, path, kwargs, response.text)
-    if field is not None:
-        assert problem["field"] == field, response.text
-    return problem
-
-
-async def next_event(sub: Any, kind: str) -> dict[str, Any]:
-    """The data of the next admin feed event of type ``kind``."""
-    async def read() -> dict[str, Any]:
-        async for text in sub:
-            message: dict[str, Any] = json.loads(text)
-            if message["type"] == kind:
-                return message["data"]
-        raise AssertionError("feed closed")
-    return await asyncio.wait_for(read(), 10)
-
-
-def assert_by_operator(row: AuditLog) -> None:
-    assert (row.actor, row.source) == ("operator", "Admin") and row.ip_address is not None
 
 
 async def test_a_spread_change_prices_the_next_quote_not_an_open_session(desk: Desk) -> None:

@@ -11,11 +11,8 @@ import pytest
 from otc_framework.controls import CORE_CONTROLS
 from otc_framework.controls.values import Controls
 from otc_framework.errors import ValidationFailed
-from otc_framework.plugins import build_plugin_host
 from otc_framework.storage.models import AuditLog, Currency, Settlement, Spread, Tier
-from otc_framework.web import create_app
-from tests import scripted_plugin
-from tests.desk import Desk, desk_config
+from tests.desk import Desk, two_workers
 
 
 def test_defaults_and_a_bad_stored_value_fall_back() -> None:
@@ -40,32 +37,11 @@ async def test_writes_are_validated_and_audited(desk: Desk) -> None:
     ]
 
 
-async def two_workers(database_url: str, store_url: str, namespace: str, serve: Any) -> tuple[Desk, Desk]:
-    """Two app instances sharing the database and the store, as two worker processes do."""
-    desks = []
-    for _ in range(2):
-        config = desk_config(database_url, store_url, namespace)
-        plugins = build_plugin_host(config, modules={"scripted": scripted_plugin.plugin}, env={})
-        desks.append(Desk(await serve(create_app(config, plugins, unique_name=True))))
-    for desk in desks:
-        await desk.wait_for_spot()
-    return desks[0], desks[1]
-
-
 @pytest.mark.parametrize("store_url", ["redis"], indirect=True)
 async def test_a_change_reaches_every_worker_on_its_next_request(
     migrated_database_url: str, store_url: str, store_namespace: str, loopback: Any
 ) -> None:
-    import httpx
-
-    from tests.conftest import LiveApp
-
-    async def serve(app: Any) -> LiveApp:
-        server = await loopback(app)
-        return LiveApp(app, httpx.AsyncClient(base_url=server.base_url))
-
-    first, second = await two_workers(migrated_database_url, store_url, store_namespace, serve)
-    try:
+    async with two_workers(migrated_database_url, store_url, store_namespace, loopback) as (first, second):
         _, token = await first.client()
         assert (await second.quote(token)).json()["price"] == "5.0150"
         await first.set_control("spread_adjustment", "0.10")
@@ -76,6 +52,3 @@ async def test_a_change_reaches_every_worker_on_its_next_request(
         assert (await second.quote(token)).json()["price"] == "5.0300"
         await first.set_control("quoting_enabled", False)
         assert (await second.quote(token)).json()["code"] == "QUOTING_DISABLED"
-    finally:
-        for desk in (first, second):
-            await desk.http.aclose()

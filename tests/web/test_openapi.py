@@ -242,3 +242,7 @@ def test_the_real_app_is_documented(tmp_path: Path) -> None:
     assert ready["responses"]["503"] == {"$ref": "#/components/responses/NOT_READY"}
     answer = resolve(document, ready["responses"]["200"]["content"]["application/json"]["schema"]["$ref"])
     assert {"status", "database", "store", "spot"} <= set(answer["properties"])
+    # The admin surface is documented too: a delete answers 204 with no body.
+    assert {"/v1/admin/clients", "/v1/admin/closings/{closing_id}/advance", "/v1/ws/closings"} <= set(document["paths"])
+    removed = document["paths"]["/v1/admin/holidays/{holiday_id}"]["delete"]["responses"]
+    assert removed["204"] == {"description": "No Content"} and "200" not in removed
