@@ -37,7 +37,7 @@ _SELF = "FORBIDDEN also when an admin would lock itself out (deactivate itself, 
 
 
 def _issued(made: ClientWithKey) -> IssuedClient:
-    return IssuedClient(**ClientView.of(made.client).model_dump(), api_key=made.api_key)
+    return IssuedClient.issued(made.client, made.api_key)
 
 
 @bp.get("/v1/admin/clients")

@@ -56,6 +56,10 @@ def client_view(client: Client) -> dict[str, Any]:
 class IssuedClient(ClientView):
     api_key: str = Field(description="The raw API key: shown this once, never again")
 
+    @classmethod
+    def issued(cls, client: Client, api_key: str) -> IssuedClient:
+        return cls(**ClientView.of(client).model_dump(), api_key=api_key)
+
 
 class ClientPage(AnswerModel):
     items: list[ClientView]

@@ -14,7 +14,7 @@ from uuid import UUID
 from otc_framework.admin import clients, holidays
 from otc_framework.admin.access import Actor, Backoffice
 from otc_framework.admin.client_schemas import ClientView, IssuedClient
-from otc_framework.admin.reference_schemas import ControlAnswer, HolidayAnswer, HolidaysImported
+from otc_framework.admin.reference_schemas import ControlAnswer, HolidaysImported
 from otc_framework.controls import service as controls
 from otc_framework.errors import NotFound
 from otc_framework.storage.models import AuditSource, Client, Role, Tier
@@ -52,7 +52,7 @@ async def list_all_clients(active: bool | None, search: str | None) -> list[Any]
 async def create_client(office: Backoffice | None, name: str, tier: str, role: str, api_key: str | None) -> Any:
     made = await clients.create_client(shell_actor(), name, Tier(tier), role=Role(role), api_key=api_key,
                                        office=office)
-    return _json(IssuedClient(**ClientView.of(made.client).model_dump(), api_key=made.api_key))
+    return _json(IssuedClient.issued(made.client, made.api_key))
 
 
 async def set_active(office: Backoffice, id_or_name: str, active: bool) -> Any:
@@ -62,13 +62,12 @@ async def set_active(office: Backoffice, id_or_name: str, active: bool) -> Any:
 
 async def rotate_key(office: Backoffice, id_or_name: str) -> Any:
     made = await clients.rotate_client_key(office, shell_actor(), await client_id_of(id_or_name))
-    return _json(IssuedClient(**ClientView.of(made.client).model_dump(), api_key=made.api_key))
+    return _json(IssuedClient.issued(made.client, made.api_key))
 
 
 async def import_holidays(office: Backoffice, year: int) -> Any:
     result = await holidays.import_holidays(office, shell_actor(), year)
-    return _json(HolidaysImported(year=result.year, added=[HolidayAnswer.of(r) for r in result.added],
-                                  skipped=result.skipped))
+    return _json(HolidaysImported.of(result))
 
 
 async def set_control(office: Backoffice, key: str, value: str) -> Any:

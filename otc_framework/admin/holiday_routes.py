@@ -72,5 +72,4 @@ async def import_holidays(request: Request) -> HTTPResponse:
     actor = by_admin(await admin_caller(request))
     body = parse_body(request, HolidayImport)
     result = await holidays.import_holidays(backoffice(request), actor, body.year)
-    return answer(HolidaysImported(year=result.year, added=[HolidayAnswer.of(r) for r in result.added],
-                                   skipped=result.skipped))
+    return answer(HolidaysImported.of(result))

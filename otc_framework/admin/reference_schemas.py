@@ -156,3 +156,8 @@ class HolidaysImported(AnswerModel):
     year: int
     added: list[HolidayAnswer]
     skipped: int = Field(description="Official holidays already in the table (kept as they are)")
+
+    @classmethod
+    def of(cls, result: Any) -> HolidaysImported:
+        """From an ``admin.holidays.ImportResult``."""
+        return cls(year=result.year, added=[HolidayAnswer.of(r) for r in result.added], skipped=result.skipped)
