@@ -8,7 +8,7 @@
     │   ├── Unauthorized              UNAUTHORIZED 401
     │   ├── Forbidden                 FORBIDDEN 403
     │   ├── NotFound                  NOT_FOUND 404
-    │   ├── MethodNotAllowed          METHOD_NOT_ALLOWED 405
+    │   ├── MethodNotAllowed          METHOD_NOT_ALLOWED 405 (Allow)
     │   ├── SessionAlreadyClosed      SESSION_ALREADY_CLOSED 409
     │   ├── MarketClosed              MARKET_CLOSED 409
     │   ├── StatusConflict            STATUS_CONFLICT 409
@@ -23,7 +23,10 @@
     ├── ConfigError                   a deployment that cannot start; one line, no traceback
     ├── StoreError                    the store (Redis / in-process) failed or was misused
     └── VenueError                    an outside venue failed (adapters raise these, never
-        └── VenueRateLimited          httpx/websockets errors); carries retry_after
+        │                             httpx/websockets errors); worth trying again later
+        ├── VenueRateLimited          the venue asked us to wait: carries retry_after
+        └── VenueRefused              the venue refused for good (bad credentials, unknown
+                                      chat or webhook): trying again cannot help
 """
 
 from __future__ import annotations
@@ -146,3 +149,8 @@ class VenueRateLimited(VenueError):
     def __init__(self, venue: str, message: str, retry_after: float) -> None:
         super().__init__(venue, message)
         self.retry_after = retry_after
+
+
+class VenueRefused(VenueError):
+    """The venue refused the request permanently (bad credentials, an unknown chat or
+    webhook, a request it will never accept): the caller stops rather than retry."""

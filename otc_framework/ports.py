@@ -159,25 +159,52 @@ class Channel(ABC):
         """Deliver a text message to a chat."""
 
 
+Severity = Literal["info", "warning", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """Something operators must know. ``dedup_key`` groups repeats for rate limiting."""
+    """Something operators must know (SPEC §13), as a sink receives it.
+
+    ``kind`` is dotted (``spot.failing``, ``trade.large``); ``dedup_key`` groups repeats: the
+    core drops an alert whose key was raised within its dedup window. ``detail`` is plain
+    text (a sink escapes it for its venue). ``raised_at`` is when the core recorded it.
+    """
 
     kind: str
     title: str
     detail: str
     dedup_key: str
-    severity: Literal["info", "warning", "critical"] = "warning"
+    severity: Severity = "warning"
+    raised_at: datetime | None = None
 
 
 class AlertSink(ABC):
-    """Where alerts are delivered (Telegram admin chat, Discord webhook, …)."""
+    """Where alerts are delivered (Telegram admin chat, Discord webhook, …).
+
+    The core calls ``send`` from one delivery loop per deployment, one alert at a time per
+    sink, in the order they were raised, never from a request or a trade. It paces each sink
+    to ``per_minute`` deliveries and, after a failure, waits ``retry_backoff_seconds`` ×
+    2^(attempt − 1) (capped) unless the venue said how long.
+    """
 
     name: str
+    per_minute: int = 20
+    retry_backoff_seconds: float = 2.0
 
     @abstractmethod
     async def send(self, alert: Alert) -> None:
-        """Deliver one alert; raise ``VenueError`` on failure (the core retries and logs)."""
+        """Deliver one alert, or raise:
+
+        - ``VenueRateLimited`` (``retry_after`` seconds) when the venue asks us to wait;
+        - ``VenueRefused`` when it refuses for good (bad token, unknown chat or webhook): the
+          core stops the sink, shows it in health, and stops retrying;
+        - ``VenueError`` for anything else (a 5xx, a timeout, a dropped connection): retried.
+        """
+
+    async def aclose(self) -> None:
+        """Release anything the adapter opened itself (the shared HTTP client is the core's)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,18 +3,36 @@
 A fake is an ordinary Sanic app speaking the venue's protocol. ``LoopbackServer`` serves any
 Sanic app (a fake, or the desk's own app under test) on an ephemeral loopback port inside the
 running event loop, so several can run side by side without threads or subprocesses.
+
+Every fake also answers two test routes (``install_test_routes``), so tests and a curious
+operator can see what it received and make it misbehave (DESIGN.md, Talking to venues):
+
+- ``GET /_inbox``: ``{"items": [...]}``, what it received, newest last (fakes that receive
+  messages record them with ``Inbox.add``).
+- ``POST /_fault`` ``{"status"?, "retryAfter"?, "delay"?, "drop"?, "count"?}``: the next
+  ``count`` (default 1) requests to the venue's own routes wait ``delay`` seconds, then are
+  answered with ``status`` (the fake's own error body for it, ``retryAfter`` where the venue
+  sends one), or dropped (the connection closed with no answer) when ``drop`` is true, or
+  answered normally when neither is given. ``DELETE /_fault`` clears what is pending;
+  ``GET /_fault`` shows it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sanic import Sanic
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, json
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +67,134 @@ class MarketRate:
         return self.rate
 
 
+class Fault(BaseModel):
+    """What ``POST /_fault`` asks of the next ``count`` requests."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    status: int | None = Field(default=None, ge=400, le=599)
+    retry_after: float = Field(default=1, ge=0, le=3600, alias="retryAfter")
+    delay: float = Field(default=0, ge=0, le=3600)
+    drop: bool = False
+    count: int = Field(default=1, ge=1, le=100_000)
+
+
+class Faults:
+    """Faults queued for a fake's next requests, one per request, in order."""
+
+    def __init__(self) -> None:
+        self._pending: deque[Fault] = deque()
+
+    def add(self, fault: Fault) -> None:
+        self._pending.extend([fault.model_copy(update={"count": 1})] * fault.count)
+
+    def clear(self) -> None:
+        self._pending.clear()
+
+    def next(self) -> Fault | None:
+        return self._pending.popleft() if self._pending else None
+
+    def peek(self, limit: int) -> list[dict[str, Any]]:
+        return [fault.model_dump(by_alias=True) for fault in list(self._pending)[:limit]]
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+
+class Inbox:
+    """What a fake received, newest last, for ``GET /_inbox``."""
+
+    LIMIT = 1000
+
+    def __init__(self) -> None:
+        self.items: deque[dict[str, Any]] = deque(maxlen=self.LIMIT)
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.items.append({**item, "receivedAt": datetime.now(UTC).isoformat()})
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+# A fake's error answer for a forced status: ``(status, retry_after) -> response``.
+FaultAnswer = Callable[[int, float], HTTPResponse]
+
+
+def _plain_fault_answer(status: int, retry_after: float) -> HTTPResponse:
+    headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
+    return json({"error": "forced failure"}, status=status, headers=headers)
+
+
+def install_test_routes(app: Sanic, answer: FaultAnswer = _plain_fault_answer) -> tuple[Inbox, Faults]:
+    """Add ``/_inbox`` and ``/_fault`` (module docstring) to a fake; ``answer`` renders a
+    forced status the way the venue would. Returns the fake's inbox and fault queue (also on
+    ``app.ctx.inbox`` and ``app.ctx.faults``)."""
+    inbox, faults = Inbox(), Faults()
+    app.ctx.inbox, app.ctx.faults = inbox, faults
+
+    @app.get("/_inbox")
+    async def _inbox(request: Request) -> HTTPResponse:
+        return json({"items": list(inbox.items)})
+
+    @app.post("/_fault")
+    async def _add_fault(request: Request) -> HTTPResponse:
+        try:
+            fault = Fault.model_validate(request.json or {})
+        except (ValidationError, ValueError) as exc:
+            return json({"error": str(exc)}, status=400)
+        faults.add(fault)
+        return json({"pending": len(faults)})
+
+    @app.delete("/_fault")
+    async def _clear_faults(request: Request) -> HTTPResponse:
+        faults.clear()
+        return json({"pending": 0})
+
+    @app.get("/_fault")
+    async def _show_faults(request: Request) -> HTTPResponse:
+        return json({"pending": len(faults), "next": faults.peek(10)})
+
+    @app.on_request
+    async def _apply_fault(request: Request) -> HTTPResponse | None:
+        if request.path.startswith("/_"):
+            return None
+        fault = faults.next()
+        if fault is None:
+            return None
+        if fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault.drop:
+            if request.transport is not None:
+                request.transport.close()
+            # Nothing reaches the caller; the handler never runs.
+            return HTTPResponse(status=204)
+        if fault.status is not None:
+            return answer(fault.status, fault.retry_after)
+        return None
+
+    return inbox, faults
+
+
 class DemoVenue(ABC):
-    """A plugin's fake venue as the demo drives it."""
+    """A plugin's fake venue as the demo drives it. ``start`` sets ``server``; ``url`` is
+    then where the fake listens (listed in the demo's ``credentials.json``)."""
+
+    server: LoopbackServer | None = None
+
+    @property
+    def url(self) -> str | None:
+        return self.server.base_url if self.server is not None else None
 
     @abstractmethod
     async def start(self, host: str, settings: DemoSettings) -> dict[str, Any]:
-        """Start serving on ``host`` and return the plugin config section pointing at it."""
+        """Start serving on ``host`` (setting ``server``) and return the plugin config
+        section pointing at it."""
 
-    @abstractmethod
     async def stop(self) -> None:
         """Stop serving."""
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
 
 
 class LoopbackServer:

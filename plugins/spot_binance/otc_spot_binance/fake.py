@@ -10,6 +10,8 @@ Test switches live on ``app.ctx`` and may be changed while it serves:
 - ``weight_offset``: weight other clients of "this IP" spent this minute, added to the
   ``X-MBX-USED-WEIGHT-1M`` the fake reports.
 - ``requests``: the ``symbol`` of every request received, in order.
+
+It also answers ``/_inbox`` and ``/_fault`` (``otc_framework.testing.fake_venue``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer, MarketRate
+from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer, MarketRate, install_test_routes
 from otc_spot_binance.client import (
     BANNED_STATUS,
     BOOK_TICKER_PATH,
@@ -63,6 +65,7 @@ def create_app(
     app.ctx.random = random.Random(seed)
     app.ctx.weight_minute = -1
     app.ctx.used_weight = 0
+    install_test_routes(app, _error)
 
     @app.get(BOOK_TICKER_PATH)
     async def book_ticker(request: Request) -> HTTPResponse:
@@ -70,13 +73,10 @@ def create_app(
         symbol = request.args.get("symbol")
         ctx.requests.append(symbol)
         headers = {USED_WEIGHT_HEADER: str(_spend_weight(ctx))}
-        if ctx.fail_with in (RATE_LIMITED_STATUS, BANNED_STATUS):
-            headers["Retry-After"] = str(ctx.retry_after)
-            body = {"code": TOO_MANY_REQUESTS_CODE, "msg": "Too many requests."}
-            return json(body, status=ctx.fail_with, headers=headers)
         if ctx.fail_with is not None:
-            body = {"code": -1000, "msg": "An unknown error occurred."}
-            return json(body, status=ctx.fail_with, headers=headers)
+            failure = _error(ctx.fail_with, ctx.retry_after)
+            failure.headers.update(headers)
+            return failure
         underlying = ctx.rate.next()
         if symbol is None:
             # Without a symbol Binance answers every ticker it lists.
@@ -88,6 +88,13 @@ def create_app(
         return json(_ticker(symbol, underlying, ctx.random), headers=headers)
 
     return app
+
+
+def _error(status: int, retry_after: float) -> HTTPResponse:
+    if status in (RATE_LIMITED_STATUS, BANNED_STATUS):
+        body = {"code": TOO_MANY_REQUESTS_CODE, "msg": "Too many requests."}
+        return json(body, status=status, headers={"Retry-After": f"{retry_after:g}"})
+    return json({"code": -1000, "msg": "An unknown error occurred."}, status=status)
 
 
 def _spend_weight(ctx: Any) -> int:
@@ -116,15 +123,7 @@ def _ticker(symbol: str, underlying: Decimal, rng: random.Random) -> dict[str, s
 class BinanceDemoVenue(DemoVenue):
     """Starts the fake listing USDTBRL only, so the demo shows USDCBRL handled as unlisted."""
 
-    def __init__(self) -> None:
-        self._server: LoopbackServer | None = None
-
     async def start(self, host: str, settings: DemoSettings) -> dict[str, Any]:
-        self._server = LoopbackServer(create_app(spot=settings.sandbox_spot))
-        base_url = await self._server.start(host)
+        self.server = LoopbackServer(create_app(spot=settings.sandbox_spot))
+        base_url = await self.server.start(host)
         return {"base_url": base_url}
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop()
-            self._server = None

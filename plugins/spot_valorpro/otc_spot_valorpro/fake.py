@@ -6,6 +6,8 @@ Test switches live on ``app.ctx`` and may be changed while it serves:
   from ``retry_after``); ``None`` serves normally.
 - ``spot``: pins the mid; ``None`` lets it drift.
 - ``requests``: how many quote requests arrived (authorised or not).
+
+It also answers ``/_inbox`` and ``/_fault`` (``otc_framework.testing.fake_venue``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer, MarketRate
+from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer, MarketRate, install_test_routes
 from otc_spot_valorpro.client import (
     AUTH_HEADER,
     AUTH_SCHEME,
@@ -51,6 +53,7 @@ def create_app(
     app.ctx.fail_with = fail_with
     app.ctx.retry_after = retry_after
     app.ctx.requests = 0
+    install_test_routes(app, _error)
 
     @app.get(QUOTE_PATH)
     async def quote(request: Request) -> HTTPResponse:
@@ -60,11 +63,15 @@ def create_app(
         if not secrets.compare_digest(request.headers.get(AUTH_HEADER, "").encode(), expected):
             return json({"error": "unauthorized"}, status=401)
         if ctx.fail_with is not None:
-            headers = {"Retry-After": str(ctx.retry_after)} if ctx.fail_with == 429 else None
-            return json({"error": "forced failure"}, status=ctx.fail_with, headers=headers)
+            return _error(ctx.fail_with, ctx.retry_after)
         return json(_quote_body(ctx.rate.next()))
 
     return app
+
+
+def _error(status: int, retry_after: float) -> HTTPResponse:
+    headers = {"Retry-After": f"{retry_after:g}"} if status == 429 else None
+    return json({"error": "forced failure"}, status=status, headers=headers)
 
 
 def _quote_body(mid: Decimal) -> dict[str, str]:
@@ -81,16 +88,8 @@ def _quote_body(mid: Decimal) -> dict[str, str]:
 class ValorProDemoVenue(DemoVenue):
     """Starts the fake with a fresh token; the demo's config section carries that token."""
 
-    def __init__(self) -> None:
-        self._server: LoopbackServer | None = None
-
     async def start(self, host: str, settings: DemoSettings) -> dict[str, Any]:
         token = secrets.token_urlsafe(24)
-        self._server = LoopbackServer(create_app(token, spot=settings.sandbox_spot))
-        base_url = await self._server.start(host)
+        self.server = LoopbackServer(create_app(token, spot=settings.sandbox_spot))
+        base_url = await self.server.start(host)
         return {"base_url": base_url, "token": token}
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop()
-            self._server = None
