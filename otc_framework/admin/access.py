@@ -39,7 +39,7 @@ class Backoffice:
     store: Store
     reference: ReferenceCache
     feed: AdminFeed
-    # The plugin host's hook relay (``plugins.hook``): call through ``runtime.announce``.
+    # The plugin host's hook relay (``plugins.hook``): call through ``otc_framework.announce``.
     hooks: Any
     controls: dict[str, ControlDefinition]
 

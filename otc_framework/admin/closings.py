@@ -37,12 +37,12 @@ from otc_framework.admin.access import Actor, Backoffice
 from otc_framework.admin.desk_endpoint import Delivery
 from otc_framework.admin.feed import EventType
 from otc_framework.admin.lifecycle import Action
+from otc_framework.announce import announce
 from otc_framework.audit import record
 from otc_framework.audit.query import closing_trail
 from otc_framework.closings.schemas import closing_view
 from otc_framework.config import DeskConfig
 from otc_framework.errors import NotFound, NotReady, StatusConflict, ValidationFailed
-from otc_framework.runtime.announce import announce
 from otc_framework.storage.models import AuditLog, Client, Closing, ClosingStatus, Currency, Hedge, Settlement
 
 SEND_LOCK_MIN_SECONDS = 60.0

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from otc_framework.errors import StoreError
-from otc_framework.runtime.tasks import cancel_and_wait
 from otc_framework.storage.models import encode_json
 from otc_framework.storage.store import Store
+from otc_framework.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class EventType:
     SPREAD_CHANGED = "spread.changed"
     LP_SPREAD_CHANGED = "lp_spread.changed"
     HOLIDAYS_CHANGED = "holidays.changed"
+    ALERT_RAISED = "alert.raised"
 
 
 def event_message(kind: str, data: dict[str, Any]) -> str:

@@ -33,12 +33,12 @@ from tortoise.transactions import in_transaction
 
 from otc_framework.admin.access import Actor, Backoffice
 from otc_framework.admin.feed import EventType
+from otc_framework.announce import announce
 from otc_framework.audit import record
 from otc_framework.controls import repository
 from otc_framework.controls.definition import ControlDefinition, ControlReference, ControlValue
 from otc_framework.controls.values import Controls
 from otc_framework.errors import ValidationFailed
-from otc_framework.runtime.announce import announce
 from otc_framework.storage.models import Client
 
 JsonValue = bool | int | str
@@ -116,7 +116,7 @@ def _state(defn: ControlDefinition, value: ControlValue, row: Any) -> ControlSta
 
 
 async def _client_names(names: Sequence[str]) -> set[str]:
-    return set(await Client.filter(name__in=list(names)).values_list("name", flat=True))
+    return {str(name) for name in await Client.filter(name__in=list(names)).values_list("name", flat=True)}
 
 
 _EXISTING: dict[ControlReference, Callable[[Sequence[str]], Awaitable[set[str]]]] = {

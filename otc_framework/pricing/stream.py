@@ -30,9 +30,9 @@ from otc_framework.errors import SpotUnavailable, StoreError
 from otc_framework.pricing.pipeline import PricingPipeline
 from otc_framework.pricing.routes import GridPrice, PriceBoard, price_board
 from otc_framework.reference import Reference, ReferenceCache
-from otc_framework.runtime.tasks import cancel_and_wait
 from otc_framework.storage.models import Tier
 from otc_framework.storage.store import Store, Subscription
+from otc_framework.tasks import cancel_and_wait
 from otc_framework.web.bodies import AnswerModel
 
 log = logging.getLogger(__name__)

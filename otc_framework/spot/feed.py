@@ -17,9 +17,9 @@ from typing import Any
 
 from otc_framework.errors import StoreError
 from otc_framework.ports import SpotQuote
-from otc_framework.runtime.tasks import cancel_and_wait
 from otc_framework.spot.codec import decode_event
 from otc_framework.storage.store import Store
+from otc_framework.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
