@@ -14,6 +14,8 @@
     │   ├── StatusConflict            STATUS_CONFLICT 409
     │   ├── IllegalTransition         ILLEGAL_TRANSITION 409
     │   ├── SessionExpired            SESSION_EXPIRED 410
+    │   ├── PayloadTooLarge           PAYLOAD_TOO_LARGE 413
+    │   ├── UpgradeRequired           UPGRADE_REQUIRED 426 (Upgrade)
     │   ├── RateLimited               RATE_LIMITED 429 (Retry-After)
     │   ├── InternalError             INTERNAL 500
     │   ├── SpotUnavailable           SPOT_UNAVAILABLE 503
@@ -91,6 +93,20 @@ class IllegalTransition(ProblemError):
 
 class SessionExpired(ProblemError):
     code, status, title = "SESSION_EXPIRED", 410, "Session expired"
+
+
+class PayloadTooLarge(ProblemError):
+    code, status, title = "PAYLOAD_TOO_LARGE", 413, "Request too large"
+
+
+class UpgradeRequired(ProblemError):
+    """A WebSocket route asked without the upgrade: the answer names the protocol to use."""
+
+    code, status, title = "UPGRADE_REQUIRED", 426, "Upgrade required"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.headers["Upgrade"] = "websocket"
 
 
 class RateLimited(ProblemError):

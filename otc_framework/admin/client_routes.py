@@ -28,11 +28,12 @@ from otc_framework.admin.clients import (
 )
 from otc_framework.errors import NotFound
 from otc_framework.web.bodies import answer, parse_body, parse_query
-from otc_framework.web.endpoint import endpoint
+from otc_framework.web.endpoint import UUID_PARAM, endpoint
 
 bp = Blueprint("admin_clients")
 
 ADMIN = ("admin",)
+ONE = {"client_id": UUID_PARAM}
 _SELF = "FORBIDDEN also when an admin would lock itself out (deactivate itself, drop its own admin role)."
 
 
@@ -64,7 +65,7 @@ async def create(request: Request) -> HTTPResponse:
 
 
 @bp.get("/v1/admin/clients/<client_id:str>")
-@endpoint("One client", auth="admin", responses={200: ClientView}, errors=(NotFound,), tags=ADMIN)
+@endpoint("One client", auth="admin", responses={200: ClientView}, errors=(NotFound,), tags=ADMIN, path=ONE)
 async def get_one(request: Request, client_id: str) -> HTTPResponse:
     await admin_caller(request)
     return answer(ClientView.of(await get_client(client_id)))
@@ -72,7 +73,7 @@ async def get_one(request: Request, client_id: str) -> HTTPResponse:
 
 @bp.patch("/v1/admin/clients/<client_id:str>")
 @endpoint("Change a client", auth="admin", request=ClientPatch, responses={200: ClientView}, errors=(NotFound,),
-          tags=ADMIN, description="A new tier prices the client's next quote. " + _SELF)
+          tags=ADMIN, description="A new tier prices the client's next quote. " + _SELF, path=ONE)
 async def patch(request: Request, client_id: str) -> HTTPResponse:
     caller = await admin_caller(request)
     changes = parse_body(request, ClientPatch).model_dump(exclude_unset=True)
@@ -82,7 +83,7 @@ async def patch(request: Request, client_id: str) -> HTTPResponse:
 
 @bp.post("/v1/admin/clients/<client_id:str>/deactivate")
 @endpoint("Deactivate a client", auth="admin", responses={200: ClientView}, errors=(NotFound,), tags=ADMIN,
-          description="Its live tokens are refused at once. " + _SELF)
+          description="Its live tokens are refused at once. " + _SELF, path=ONE)
 async def deactivate(request: Request, client_id: str) -> HTTPResponse:
     caller = await admin_caller(request)
     refuse_self_lockout(caller.client.id, client_id, active=False)
@@ -91,7 +92,7 @@ async def deactivate(request: Request, client_id: str) -> HTTPResponse:
 
 
 @bp.post("/v1/admin/clients/<client_id:str>/activate")
-@endpoint("Activate a client", auth="admin", responses={200: ClientView}, errors=(NotFound,), tags=ADMIN)
+@endpoint("Activate a client", auth="admin", responses={200: ClientView}, errors=(NotFound,), tags=ADMIN, path=ONE)
 async def activate(request: Request, client_id: str) -> HTTPResponse:
     caller = await admin_caller(request)
     client = await set_client_active(backoffice(request), by_admin(caller), client_id, True)
@@ -100,8 +101,9 @@ async def activate(request: Request, client_id: str) -> HTTPResponse:
 
 @bp.post("/v1/admin/clients/<client_id:str>/rotate-key")
 @endpoint("Rotate a client's API key", auth="admin", request=RotateKey, responses={200: IssuedClient},
-          errors=(NotFound,), tags=ADMIN,
-          description="The old key stops logging in and its tokens are refused at once; `apiKey` is shown this once.")
+          errors=(NotFound,), tags=ADMIN, path=ONE, body_optional=True,
+          description="The old key stops logging in and its tokens are refused at once; `apiKey` is shown this once. "
+                      "Without a body (or with `{}`) the new key is generated.")
 async def rotate_key(request: Request, client_id: str) -> HTTPResponse:
     caller = await admin_caller(request)
     body = parse_body(request, RotateKey, optional=True)

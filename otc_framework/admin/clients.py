@@ -24,7 +24,6 @@ Decisions where the spec is silent:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -34,7 +33,15 @@ from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
 from otc_framework.admin.access import Actor, Backoffice
-from otc_framework.admin.client_schemas import client_view
+from otc_framework.admin.client_schemas import (
+    GROUP_ID,
+    MAX_ID,
+    MAX_KEY,
+    MAX_NAME,
+    MAX_PARTICIPANTS,
+    MIN_KEY,
+    client_view,
+)
 from otc_framework.admin.feed import EventType
 from otc_framework.audit import record
 from otc_framework.auth.api_keys import generate_api_key, hash_api_key
@@ -43,11 +50,6 @@ from otc_framework.errors import Forbidden, NotFound, ValidationFailed
 from otc_framework.storage.models import Client, Role, Tier
 from otc_framework.web.pages import newest_first
 
-MAX_NAME = 200
-MAX_ID = 128  # group_id and counterparty_id columns
-MAX_PARTICIPANTS = 50
-MIN_KEY, MAX_KEY = 24, 256
-GROUP_ID = re.compile(r"[0-9]+(-[0-9]+)?@g\.us")
 PATCHABLE = ("name", "tier", "role", "group_id", "counterparty_id", "bot_participants")
 # Names and group ids are checked before they are written; on PostgreSQL the writers that may
 # claim one take this transaction-scoped advisory lock first, so two cannot both pass the

@@ -25,13 +25,14 @@ from otc_framework.admin.lifecycle import Action
 from otc_framework.closings.schemas import AdminClosing
 from otc_framework.errors import IllegalTransition, NotFound, NotReady, StatusConflict, ValidationFailed
 from otc_framework.web.bodies import answer, parse_body, parse_query
-from otc_framework.web.endpoint import endpoint
+from otc_framework.web.endpoint import UUID_PARAM, endpoint
 from otc_framework.web.pages import newest_first
 
 bp = Blueprint("admin_closings")
 
 _TAGS = ("admin",)
 _LIFECYCLE_ERRORS = (NotFound, IllegalTransition, StatusConflict)
+_ONE = {"closing_id": UUID_PARAM}
 
 
 @bp.get("/v1/admin/closings")
@@ -48,7 +49,7 @@ async def list_closings(request: Request) -> HTTPResponse:
 
 @bp.get("/v1/admin/closings/<closing_id:str>")
 @endpoint("A closing with every snapshot column, its audit trail and its hedge", auth="admin",
-          responses={200: ClosingDetail}, errors=(NotFound,), tags=_TAGS)
+          responses={200: ClosingDetail}, errors=(NotFound,), tags=_TAGS, path=_ONE)
 async def get_closing(request: Request, closing_id: str) -> HTTPResponse:
     await admin_caller(request)
     found = await closings.closing_record(closing_id)
@@ -68,28 +69,28 @@ async def _transition(request: Request, closing_id: str, action: Action) -> HTTP
 
 @bp.post("/v1/admin/closings/<closing_id:str>/advance")
 @endpoint("Advance a closing one step: pending → funded → paid → settled", auth="admin", request=SeenStatus,
-          responses={200: AdminClosing}, errors=_LIFECYCLE_ERRORS, tags=_TAGS)
+          responses={200: AdminClosing}, errors=_LIFECYCLE_ERRORS, tags=_TAGS, path=_ONE)
 async def advance_closing(request: Request, closing_id: str) -> HTTPResponse:
     return await _transition(request, closing_id, Action.ADVANCE)
 
 
 @bp.post("/v1/admin/closings/<closing_id:str>/revert")
 @endpoint("Revert a closing one step: paid → funded, funded → pending", auth="admin", request=SeenStatus,
-          responses={200: AdminClosing}, errors=_LIFECYCLE_ERRORS, tags=_TAGS)
+          responses={200: AdminClosing}, errors=_LIFECYCLE_ERRORS, tags=_TAGS, path=_ONE)
 async def revert_closing(request: Request, closing_id: str) -> HTTPResponse:
     return await _transition(request, closing_id, Action.REVERT)
 
 
 @bp.post("/v1/admin/closings/<closing_id:str>/cancel")
 @endpoint("Cancel a closing that is not settled", auth="admin", request=SeenStatus,
-          responses={200: AdminClosing}, errors=_LIFECYCLE_ERRORS, tags=_TAGS)
+          responses={200: AdminClosing}, errors=_LIFECYCLE_ERRORS, tags=_TAGS, path=_ONE)
 async def cancel_closing(request: Request, closing_id: str) -> HTTPResponse:
     return await _transition(request, closing_id, Action.CANCEL)
 
 
 @bp.post("/v1/admin/closings/<closing_id:str>/send-to-desk")
 @endpoint("Send a paid closing to the desk endpoint", auth="admin", request=SeenStatus,
-          responses={200: SentToDesk}, errors=(*_LIFECYCLE_ERRORS, ValidationFailed, NotReady), tags=_TAGS,
+          responses={200: SentToDesk}, errors=(*_LIFECYCLE_ERRORS, ValidationFailed, NotReady), tags=_TAGS, path=_ONE,
           description="POSTs the trade with `Idempotency-Key: <closing id>`, retrying transient failures. "
                       "The status does not change. NOT_READY when no desk endpoint is configured or the desk "
                       "did not accept the trade; every call made is audited as `closing.send_to_desk`.")

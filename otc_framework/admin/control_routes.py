@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from sanic import Blueprint, Request
+from typing import Any
+
+from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse
 
 from otc_framework.admin.access import admin_caller, backoffice, by_admin
 from otc_framework.admin.reference_schemas import ControlAnswer, ControlList, ControlUpdate
 from otc_framework.controls.service import list_controls, set_control
 from otc_framework.web.bodies import answer, parse_body
-from otc_framework.web.endpoint import endpoint
+from otc_framework.web.endpoint import choices, endpoint
 
 bp = Blueprint("admin_controls")
+
+
+def control_keys(app: Sanic) -> dict[str, Any]:
+    """The deployment's controls, core and plugin: what ``{key}`` may be."""
+    return choices(sorted(app.ctx.runtime.control_definitions))
 
 
 @bp.get("/v1/admin/controls")
@@ -28,7 +35,8 @@ async def get_controls(request: Request) -> HTTPResponse:
 @bp.put("/v1/admin/controls/<key:str>")
 @endpoint("Change one control", auth="admin", request=ControlUpdate, responses={200: ControlAnswer}, tags=("admin",),
           description="Applies to the next request in every worker. An unknown control is a VALIDATION_ERROR on "
-                      "`key`; a value its type, bounds or references refuse, one on `value`.")
+                      "`key`; a value its type, bounds or references refuse, one on `value`.",
+          path={"key": control_keys})
 async def put_control(request: Request, key: str) -> HTTPResponse:
     actor = by_admin(await admin_caller(request))
     body = parse_body(request, ControlUpdate)

@@ -51,7 +51,8 @@ async def add_holiday(request: Request) -> HTTPResponse:
 
 
 @bp.delete("/v1/admin/holidays/<holiday_id:str>")
-@endpoint("Remove a holiday", auth="admin", errors=(NotFound,), tags=("admin",), no_content=True)
+@endpoint("Remove a holiday", auth="admin", errors=(NotFound,), tags=("admin",), no_content=True,
+          path={"holiday_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID}})
 async def delete_holiday(request: Request, holiday_id: str) -> HTTPResponse:
     actor = by_admin(await admin_caller(request))
     try:

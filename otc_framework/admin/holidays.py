@@ -36,13 +36,11 @@ from tortoise.transactions import in_transaction
 
 from otc_framework.admin.access import Actor, Backoffice
 from otc_framework.admin.feed import EventType
-from otc_framework.admin.reference_schemas import HolidayAnswer
+from otc_framework.admin.reference_schemas import FIRST_IMPORT_YEAR, LABEL_MAX, LAST_IMPORT_YEAR, HolidayAnswer
 from otc_framework.audit import record
 from otc_framework.errors import NotFound, ValidationFailed
 from otc_framework.storage.models import Holiday, Market
 
-FIRST_IMPORT_YEAR, LAST_IMPORT_YEAR = 2000, 2100
-LABEL_MAX = 200
 CALENDARS = {Market.BR: "BVMF", Market.US: "XFED"}
 
 

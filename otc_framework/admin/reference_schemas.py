@@ -1,21 +1,31 @@
 """Request and answer bodies of the reference data admin API: spread grids, controls,
 holidays (SPEC §9). The range rules (spread bounds, import years, labels) live in the
-services, so the CLI is held to them too; these models parse types and describe the rules."""
+services, so the CLI is held to them too; these models state the same rules as constraints,
+so the API document carries them and a request breaking one is refused before any work."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, field_validator
 
 from otc_framework.controls.definition import ControlKind
 from otc_framework.controls.service import ControlState, JsonValue, json_value
 from otc_framework.storage.models import Currency, Market, Settlement, Tier
-from otc_framework.web.bodies import AnswerModel, DecimalText, RequestModel
+from otc_framework.web.bodies import NO_NUL, VISIBLE, AnswerModel, DecimalText, RequestModel
+from otc_framework.web.decimals import DecimalInput
+from otc_framework.web.limits import MAX_NUMBER_CHARS
 
 PCT_RULE = "In %, from 0 to 10, at most 4 decimal places: a decimal string (a JSON number is read exactly)"
+# A spread in %: ``admin.spreads`` holds the same bounds (0 to 10, 4 places).
+Pct = Annotated[Decimal, DecimalInput(places=4, digits=1)]
+# The holiday rules ``admin.holidays`` applies, here so the request models can state them too.
+FIRST_IMPORT_YEAR, LAST_IMPORT_YEAR = 2000, 2100
+LABEL_MAX = 200
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 # --- spreads ---------------------------------------------------------------------------------
 
@@ -41,7 +51,7 @@ class SpreadGridAnswer(AnswerModel):
 
 
 class SpreadUpdate(RequestModel):
-    spread_pct: Decimal = Field(description=PCT_RULE)
+    spread_pct: Pct = Field(description=PCT_RULE)
 
 
 class LpSpreadCell(AnswerModel):
@@ -64,7 +74,7 @@ class LpSpreadGridAnswer(AnswerModel):
 
 
 class LpSpreadUpdate(RequestModel):
-    lp_spread_pct: Decimal | None = Field(description=f"{PCT_RULE}; null removes the tier's LP spread")
+    lp_spread_pct: Pct | None = Field(description=f"{PCT_RULE}; null removes the tier's LP spread")
 
 
 # --- controls --------------------------------------------------------------------------------
@@ -107,9 +117,26 @@ class ControlList(AnswerModel):
     items: list[ControlAnswer]
 
 
+# A text value is bounded so an integer control never parses more digits than Python converts;
+# a number is bounded by the body parser (``web.limits``).
+CONTROL_TEXT_MAX = 4096
+_NUMBER = {"type": "number", "exclusiveMinimum": -(10**MAX_NUMBER_CHARS), "exclusiveMaximum": 10**MAX_NUMBER_CHARS}
+_TEXT = {"type": "string", "maxLength": CONTROL_TEXT_MAX, "pattern": NO_NUL}
+_CONTROL_VALUE = {"anyOf": [{"type": "boolean"}, _NUMBER, _TEXT, {"type": "array", "items": _TEXT}]}
+
+
 class ControlUpdate(RequestModel):
-    value: Any = Field(description="JSON-typed as listed: a boolean, an integer, a decimal string, a string; "
-                                   "csv controls take a comma-separated string or a list of strings")
+    # Strict: the JSON type sent is the one the control's parser sees; lax mode would read a
+    # too-long string of digits as the integer ``value`` then holds.
+    model_config = ConfigDict(strict=True)
+
+    # Which of these a control takes depends on the control (``GET /v1/admin/controls``).
+    value: Annotated[
+        bool | int | Decimal | Annotated[str, Field(max_length=CONTROL_TEXT_MAX)]
+        | list[Annotated[str, Field(max_length=CONTROL_TEXT_MAX)]],
+        WithJsonSchema(_CONTROL_VALUE, mode="validation"),
+    ] = Field(description="JSON-typed as listed: a boolean, an integer, a decimal string, a string; "
+                          "csv controls take a comma-separated string or a list of strings")
 
 
 # --- holidays --------------------------------------------------------------------------------
@@ -137,19 +164,20 @@ class HolidayQuery(RequestModel):
 
 class HolidayCreate(RequestModel):
     date: dt.date = Field(description="YYYY-MM-DD; one holiday per date and market")
-    label: str = Field(description="1 to 200 characters")
+    label: str = Field(min_length=1, max_length=LABEL_MAX, pattern=VISIBLE,
+                       description=f"1 to {LABEL_MAX} characters; surrounding spaces are dropped")
     market: Market
 
     @field_validator("date", mode="before")
     @classmethod
     def _iso_text(cls, value: object) -> object:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
             raise ValueError("must be a date as YYYY-MM-DD")
         return value
 
 
 class HolidayImport(RequestModel):
-    year: int = Field(description="2000 to 2100")
+    year: int = Field(ge=FIRST_IMPORT_YEAR, le=LAST_IMPORT_YEAR)
 
 
 class HolidaysImported(AnswerModel):

@@ -19,10 +19,13 @@ from otc_framework.admin.reference_schemas import (
     SpreadGridAnswer,
     SpreadUpdate,
 )
+from otc_framework.storage.models import Currency, Settlement, Tier
 from otc_framework.web.bodies import answer, parse_body
-from otc_framework.web.endpoint import endpoint
+from otc_framework.web.endpoint import choices, endpoint
 
 bp = Blueprint("admin_spreads")
+
+CELL = {"tier": choices(Tier), "currency": choices(Currency), "settlement": choices(Settlement)}
 
 
 @bp.get("/v1/admin/spreads")
@@ -39,7 +42,8 @@ async def list_spreads(request: Request) -> HTTPResponse:
 
 @bp.put("/v1/admin/spreads/<tier:str>/<currency:str>/<settlement:str>")
 @endpoint("Set one cell of the tier spread grid", auth="admin", request=SpreadUpdate, responses={200: SpreadCell},
-          tags=("admin",), description="Applies to the next quote in every worker; open sessions keep their price.")
+          tags=("admin",), description="Applies to the next quote in every worker; open sessions keep their price.",
+          path=CELL)
 async def update_spread(request: Request, tier: str, currency: str, settlement: str) -> HTTPResponse:
     actor = by_admin(await admin_caller(request))
     body = parse_body(request, SpreadUpdate)
@@ -61,7 +65,7 @@ async def list_lp_spreads(request: Request) -> HTTPResponse:
 
 @bp.put("/v1/admin/lp-spreads/<tier:str>/<currency:str>")
 @endpoint("Set or clear one tier's LP spread", auth="admin", request=LpSpreadUpdate, responses={200: LpSpreadCell},
-          tags=("admin",))
+          tags=("admin",), path={"tier": CELL["tier"], "currency": CELL["currency"]})
 async def update_lp_spread(request: Request, tier: str, currency: str) -> HTTPResponse:
     actor = by_admin(await admin_caller(request))
     body = parse_body(request, LpSpreadUpdate)

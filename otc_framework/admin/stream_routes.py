@@ -22,23 +22,31 @@ from sanic.exceptions import WebsocketClosed
 from otc_framework.admin.feed import CHANNEL, EventType
 from otc_framework.errors import Forbidden, NotReady, ProblemError, StoreError
 from otc_framework.pricing.stream import SLOW_CLOSE_CODE, StreamError
-from otc_framework.runtime.tasks import cancel_and_wait
 from otc_framework.storage.store import Subscription
+from otc_framework.tasks import cancel_and_wait
 from otc_framework.web.bodies import AnswerModel
 from otc_framework.web.endpoint import endpoint
-from otc_framework.web.sockets import check, first_recheck_delay, next_interval, refuse, socket_token
+from otc_framework.web.sockets import (
+    check,
+    first_recheck_delay,
+    next_interval,
+    plain_request_guard,
+    refuse,
+    socket_token,
+)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("admin_stream")
+bp.on_request(plain_request_guard(admin=True))
 
 SEND_TIMEOUT_SECONDS = 5.0
 
 _EVENTS = "\n".join(f"- `{value}`" for name, value in vars(EventType).items() if name.isupper())
 
 DESCRIPTION = f"""\
-Authenticate with an admin token: `?token=<JWT>`, or send `{{"token": "<JWT>"}}` as the first
-message within 5 s. The server answers `{{"type": "subscribed", "at": …}}` once it is listening,
+Authenticate with an admin token: `?token=<JWT>` or an `Authorization: Bearer <JWT>` header,
+or send `{{"token": "<JWT>"}}` as the first message within 5 s. The server answers `{{"type": "subscribed", "at": …}}` once it is listening,
 then one message per event, from every worker, in the order each worker produced them:
 
     {{"type": "closing.status_changed", "at": "2026-11-21T12:00:00.123456+00:00",
@@ -56,6 +64,9 @@ reconnect. The admin's record is checked again about every 5 s.
 Close codes: 4401 `UNAUTHORIZED` (bad or expired token, admin deactivated or key rotated),
 4403 `FORBIDDEN` (not an admin), 4503 `NOT_READY` (the store cannot be reached), 1013 when
 the socket cannot keep up (reconnect), 1001 when the server shuts down.
+
+A request without the WebSocket upgrade is checked like an API request (401, 403, 503) and,
+when the token is an admin's, answered 426 `UPGRADE_REQUIRED`.
 """
 
 
@@ -138,9 +149,9 @@ async def admin_stream(request: Request, ws: Websocket) -> None:
             await cancel_and_wait(task)
         await subscription.close()
     if watching in done:
-        problem = watching.result()
-        if problem is not None:
-            await refuse(ws, problem)
+        refusal = watching.result()
+        if refusal is not None:
+            await refuse(ws, refusal)
         return
     failure = pumping.exception()
     if failure is None or isinstance(failure, TimeoutError):

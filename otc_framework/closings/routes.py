@@ -13,7 +13,7 @@ from otc_framework.closings.schemas import ClosingAnswer, ClosingPage, ClosingQu
 from otc_framework.errors import ApiDisabled, NotFound
 from otc_framework.storage.models import Closing
 from otc_framework.web.bodies import answer, parse_query
-from otc_framework.web.endpoint import endpoint
+from otc_framework.web.endpoint import UUID_PARAM, endpoint
 from otc_framework.web.pages import newest_first
 
 bp = Blueprint("closings")
@@ -31,7 +31,7 @@ async def list_closings(request: Request) -> HTTPResponse:
 
 @bp.get("/v1/closings/<closing_id:str>")
 @endpoint("One of the caller's closings", auth="client", responses={200: ClosingAnswer},
-          errors=(NotFound, ApiDisabled), tags=("trading",))
+          errors=(NotFound, ApiDisabled), tags=("trading",), path={"closing_id": UUID_PARAM})
 async def get_closing(request: Request, closing_id: str) -> HTTPResponse:
     caller = await authenticate(request)
     try:

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from otc_framework.storage.models import Channel, ClosingStatus, Currency, Settlement, Side, Tier
 from otc_framework.web.bodies import AmountText, AnswerModel, DecimalText, RequestModel
+from otc_framework.web.pages import CURSOR_DESCRIPTION, CURSOR_PATTERN
 
 
 class ClosingAnswer(AnswerModel):
@@ -43,7 +44,7 @@ class ClosingPage(AnswerModel):
 
 class ClosingQuery(RequestModel):
     limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = Field(None, max_length=200)
+    cursor: str | None = Field(None, pattern=CURSOR_PATTERN, description=CURSOR_DESCRIPTION)
 
 
 class AdminClosing(AnswerModel):

@@ -6,12 +6,15 @@ column serves every type; ``parse`` is the single gate every write goes through.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
 from otc_framework.errors import ValidationFailed
+from otc_framework.web.limits import MAX_NUMBER_CHARS
 
 
 class ControlReference(StrEnum):
@@ -30,6 +33,7 @@ class ControlKind(StrEnum):
 
 
 ControlValue = bool | int | Decimal | str | tuple[str, ...]
+_INTEGER = re.compile(rf"-?[0-9]{{1,{MAX_NUMBER_CHARS}}}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,8 @@ def _parse_int(defn: ControlDefinition, raw: Any) -> int:
         raise ValidationFailed(f"{defn.key}: expected an integer", field=defn.key)
     if isinstance(raw, int):
         return raw
-    if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+    # ASCII digits, bounded: ``isdigit`` also takes "²", which ``int`` refuses.
+    if isinstance(raw, str) and _INTEGER.fullmatch(raw.strip()):
         return int(raw.strip())
     raise ValidationFailed(f"{defn.key}: expected an integer", field=defn.key)
 
@@ -94,12 +99,18 @@ def _parse_int(defn: ControlDefinition, raw: Any) -> int:
 def _parse_decimal(defn: ControlDefinition, raw: Any) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, (int, str, Decimal)):
         raise ValidationFailed(f"{defn.key}: expected a decimal string", field=defn.key)
+    text = str(raw).strip()
+    # Bounded before it becomes a Decimal (web.limits): "1e999999" would overflow what it meets.
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValidationFailed(f"{defn.key}: at most {MAX_NUMBER_CHARS} characters", field=defn.key)
     try:
-        value = Decimal(str(raw).strip())
+        value = Decimal(text)
     except InvalidOperation:
         raise ValidationFailed(f"{defn.key}: expected a decimal string", field=defn.key) from None
     if not value.is_finite():
         raise ValidationFailed(f"{defn.key}: expected a finite decimal", field=defn.key)
+    if value and value.adjusted() >= MAX_NUMBER_CHARS:
+        raise ValidationFailed(f"{defn.key}: must be below 1e{MAX_NUMBER_CHARS}", field=defn.key)
     return value
 
 
@@ -125,7 +136,7 @@ def _parse_string(defn: ControlDefinition, raw: Any) -> str:
     raise ValidationFailed(f"{defn.key}: expected a string", field=defn.key)
 
 
-_PARSERS = {
+_PARSERS: dict[ControlKind, Callable[[ControlDefinition, Any], ControlValue]] = {
     ControlKind.BOOL: _parse_bool,
     ControlKind.INT: _parse_int,
     ControlKind.DECIMAL: _parse_decimal,

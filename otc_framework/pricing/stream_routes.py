@@ -19,16 +19,24 @@ from sanic.exceptions import WebsocketClosed
 from otc_framework.errors import ApiDisabled, NotReady, ProblemError
 from otc_framework.pricing.stream import PriceFanout, PriceMessage, StreamError, Subscriber
 from otc_framework.web.endpoint import endpoint
-from otc_framework.web.sockets import check, first_recheck_delay, next_interval, refuse, socket_token
+from otc_framework.web.sockets import (
+    check,
+    first_recheck_delay,
+    next_interval,
+    plain_request_guard,
+    refuse,
+    socket_token,
+)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("price_stream")
+bp.on_request(plain_request_guard())
 
 DESCRIPTION = """\
-Authenticate with `?token=<JWT>`, or, without it, send `{"token": "<JWT>"}` as the first
-message within 5 s. Then the server sends the latest grid at once (when it has one) and a new
-one every second:
+Authenticate with `?token=<JWT>` or an `Authorization: Bearer <JWT>` header, or, without
+either, send `{"token": "<JWT>"}` as the first message within 5 s. Then the server sends the
+latest grid at once (when it has one) and a new one every second:
 
     {"type": "prices", "at": "2026-01-05T12:00:00.123456Z", "marketOpen": true, "nextOpen": null,
      "prices": [{"currency": "USDT", "settlement": "D0", "price": "5.0150"}, ...]}
@@ -46,6 +54,9 @@ A refusal is one message `{"type": "error", "code": …, "detail": …}`, then a
 
 Other close codes: 1013 when the client reads too slowly to keep up (sends stalled past 1 s;
 reconnect), 1001 when the server shuts down.
+
+A request without the WebSocket upgrade is checked like an API request (401, 503) and, when
+the token is good, answered 426 `UPGRADE_REQUIRED`.
 """
 
 
@@ -79,7 +90,7 @@ async def watch(request: Request, ws: Websocket, token: str, fanout: PriceFanout
     auth="client",
     websocket=True,
     responses={200: PriceMessage, 401: StreamError},
-    errors=(ApiDisabled,),
+    errors=(ApiDisabled, NotReady),
     description=DESCRIPTION,
     tags=("trading",),
 )

@@ -11,12 +11,18 @@ Put ``@endpoint`` under the route decorator::
     @endpoint("Take a quote", request=CreateSession, responses={201: SessionCreated},
               errors=(MarketClosed, SpotUnavailable), auth="client")
     async def create_session(request): ...
+
+``path`` gives a path parameter the schema of the values the handler accepts (``choices(Tier)``,
+``UUID_PARAM``), or a function of the app returning it, for values a deployment decides (its
+control keys); without one a parameter is any string. ``body_optional`` says the handler
+takes an empty body as ``{}`` (``parse_body(..., optional=True)``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -27,6 +33,15 @@ Auth = Literal["none", "client", "admin"]
 ATTRIBUTE = "__otc_endpoint__"
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+# A path parameter's JSON schema, or a function of the app (a ``Sanic``) that returns it.
+PathSchema = dict[str, Any] | Callable[[Any], dict[str, Any]]
+
+UUID_PARAM: dict[str, Any] = {"type": "string", "format": "uuid"}
+
+
+def choices(values: type[StrEnum] | Iterable[str]) -> dict[str, Any]:
+    """The schema of a string that is one of ``values`` (an enum's values, in its order)."""
+    return {"type": "string", "enum": [str(value) for value in values]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +57,8 @@ class EndpointDoc:
     websocket: bool = False
     # Success is 204 No Content (a delete, say): nothing to declare in ``responses``.
     no_content: bool = False
+    path: Mapping[str, PathSchema] = field(default_factory=dict)
+    body_optional: bool = False
 
 
 def endpoint(
@@ -56,6 +73,8 @@ def endpoint(
     tags: tuple[str, ...] = (),
     websocket: bool = False,
     no_content: bool = False,
+    path: Mapping[str, PathSchema] | None = None,
+    body_optional: bool = False,
 ) -> Callable[[Handler], Handler]:
     doc = EndpointDoc(
         summary=summary,
@@ -68,6 +87,8 @@ def endpoint(
         tags=tags,
         websocket=websocket,
         no_content=no_content,
+        path=dict(path or {}),
+        body_optional=body_optional,
     )
 
     def attach(handler: Handler) -> Handler:

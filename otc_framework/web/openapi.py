@@ -9,10 +9,15 @@ Conventions read from the declarations:
 
 - request and query models are described as validated (``Decimal`` accepts a number or a
   string), answer models as serialized (``Decimal`` is a string);
-- ``auth="client"`` adds UNAUTHORIZED, ``auth="admin"`` UNAUTHORIZED and FORBIDDEN, and a
-  request or query model adds VALIDATION_ERROR, since the shared machinery answers those;
-- a websocket route is a ``get`` answering ``101`` with ``x-websocket: true``; its
-  ``responses`` models, if any, describe its messages (``x-websocket-messages``);
+- ``auth="client"`` adds UNAUTHORIZED, ``auth="admin"`` UNAUTHORIZED and FORBIDDEN, a
+  request or query model adds VALIDATION_ERROR, and every operation PAYLOAD_TOO_LARGE (the
+  sizes of ``web.limits``), since the shared machinery answers those;
+- a query parameter is never null: an optional one is left out, so its schema drops the
+  ``null`` pydantic gives an optional field;
+- a websocket route is a ``get`` answering ``101`` with ``x-websocket: true``, taking its
+  token as ``?token=`` too, answering UPGRADE_REQUIRED to a request without the upgrade
+  (``web.sockets``) and VALIDATION_ERROR to a broken handshake; its ``responses`` models, if
+  any, describe its messages (``x-websocket-messages``);
 - an answer model may set ``openapi_media_type: ClassVar[str]`` when it is not JSON.
 
 The page is rendered on the server, with no script and no CDN, because the desk may be offline.
@@ -28,7 +33,7 @@ from collections.abc import Iterator
 from functools import partial
 from http import HTTPStatus
 from importlib import metadata
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pydantic import BaseModel, RootModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
@@ -37,6 +42,8 @@ from sanic.response import HTTPResponse
 
 import otc_framework
 from otc_framework import errors
+from otc_framework.web import limits
+from otc_framework.web.bodies import RequestSchema
 from otc_framework.web.endpoint import EndpointDoc, endpoint, endpoint_doc
 from otc_framework.web.problems import CONTENT_TYPE as PROBLEM_CONTENT_TYPE
 from otc_framework.web.problems import TYPE_PREFIX
@@ -105,10 +112,19 @@ def _is_websocket(route: Any, doc: EndpointDoc) -> bool:
     return doc.websocket or bool(getattr(route.extra, "websocket", False))
 
 
+def _path_schema(app: Sanic, doc: EndpointDoc, name: str, label: str) -> dict[str, Any]:
+    declared = doc.path.get(name)
+    if declared is None:
+        return dict(PARAM_SCHEMAS.get(label, {"type": "string"}))
+    return dict(declared(app) if callable(declared) else declared)
+
+
 class _Operation:
     __slots__ = ("doc", "method", "operation_id", "path", "path_params", "tags", "websocket")
 
-    def __init__(self, route: Any, method: str, operation_id: str, doc: EndpointDoc, tags: list[str]) -> None:
+    def __init__(
+        self, app: Sanic, route: Any, method: str, operation_id: str, doc: EndpointDoc, tags: list[str]
+    ) -> None:
         self.doc = doc
         self.method = method
         self.operation_id = operation_id
@@ -118,7 +134,7 @@ class _Operation:
         self.path = PATH_PARAM.sub(lambda match: "{" + match.group(1) + "}", uri)
         # Read from the URI, not ``route.params``, which Sanic fills only when the router is finalized.
         self.path_params = [
-            {"name": name, "in": "path", "required": True, "schema": dict(PARAM_SCHEMAS.get(label, {"type": "string"}))}
+            {"name": name, "in": "path", "required": True, "schema": _path_schema(app, doc, name, label)}
             for name, label in PATH_PARAM.findall(uri)
         ]
 
@@ -141,7 +157,7 @@ def _operations(app: Sanic) -> list[_Operation]:
             while operation_id in seen:
                 operation_id += f".{method}"
             seen.add(operation_id)
-            operations.append(_Operation(route, method, operation_id, doc, tags))
+            operations.append(_Operation(app, route, method, operation_id, doc, tags))
     return operations
 
 
@@ -157,8 +173,9 @@ def _model_schemas(
             wanted[(model, "serialization")] = None
     if not wanted:
         return {}, {}
-    refs, definitions = models_json_schema(list(wanted), ref_template=SCHEMA_REF)
-    return dict(refs), dict(definitions.get("$defs", {}))
+    refs, definitions = models_json_schema(list(wanted), ref_template=SCHEMA_REF, schema_generator=RequestSchema)
+    # The keys are the models passed in (never pydantic dataclasses), as ``wanted`` types them.
+    return cast(dict[tuple[type[BaseModel], JsonSchemaMode], dict[str, Any]], refs), dict(definitions.get("$defs", {}))
 
 
 def _problem_schema(problems: list[type[errors.ProblemError]]) -> dict[str, Any]:
@@ -180,13 +197,34 @@ def _problem_response(problems: list[type[errors.ProblemError]]) -> dict[str, An
     return response
 
 
-def _problems_of(doc: EndpointDoc) -> list[type[errors.ProblemError]]:
-    declared: list[type[errors.ProblemError]] = list(AUTH_ERRORS[doc.auth])
+def _problems_of(op: _Operation) -> list[type[errors.ProblemError]]:
+    doc = op.doc
+    declared: list[type[errors.ProblemError]] = [*AUTH_ERRORS[doc.auth], errors.PayloadTooLarge]
     if doc.request is not None or doc.query is not None:
         declared.append(errors.ValidationFailed)
+    if op.websocket:  # a request without the upgrade, or with a broken one
+        declared.extend((errors.UpgradeRequired, errors.ValidationFailed))
     declared.extend(doc.errors)
     unique = {problem.code: problem for problem in declared}
     return sorted(unique.values(), key=lambda problem: (problem.status, problem.code))
+
+
+def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional field's schema without its ``null`` and ``null`` default (see the module docstring)."""
+    schema = {key: value for key, value in schema.items() if not (key == "default" and value is None)}
+    branches = [branch for branch in schema.get("anyOf", ()) if branch != {"type": "null"}]
+    if "anyOf" in schema and len(branches) == 1:
+        schema.pop("anyOf")
+        schema = {**branches[0], **schema}
+    elif "anyOf" in schema:
+        schema["anyOf"] = branches
+    return schema
+
+
+TOKEN_PARAM: dict[str, Any] = {
+    "name": "token", "in": "query", "required": False, "schema": {"type": "string"},
+    "description": 'The JWT, when not sent as a bearer header or as the first message {"token": ...}',
+}
 
 
 def _operation(op: _Operation, refs: dict[Any, dict[str, Any]], schemas: dict[str, Any]) -> dict[str, Any]:
@@ -201,15 +239,17 @@ def _operation(op: _Operation, refs: dict[Any, dict[str, Any]], schemas: dict[st
         query = schemas[refs[(doc.query, "validation")]["$ref"].rsplit("/", 1)[-1]]
         required = set(query.get("required", ()))
         for name, schema in query.get("properties", {}).items():
-            parameter = {"name": name, "in": "query", "required": name in required, "schema": schema}
+            parameter = {"name": name, "in": "query", "required": name in required, "schema": _query_schema(schema)}
             if "description" in schema:
                 parameter["description"] = schema["description"]
             parameters.append(parameter)
+    if op.websocket and doc.auth != "none":
+        parameters.append(TOKEN_PARAM)
     if parameters:
         operation["parameters"] = parameters
     if doc.request is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": not doc.body_optional,
             "content": {"application/json": {"schema": refs[(doc.request, "validation")]}},
         }
     responses: dict[str, Any] = {}
@@ -230,7 +270,7 @@ def _operation(op: _Operation, refs: dict[Any, dict[str, Any]], schemas: dict[st
         if not responses:
             responses["200"] = {"description": "OK (no body declared)"}
     by_status: dict[int, list[type[errors.ProblemError]]] = defaultdict(list)
-    for problem in _problems_of(doc):
+    for problem in _problems_of(op):
         by_status[problem.status].append(problem)
     for status, problems in by_status.items():
         if len(problems) == 1:
@@ -253,7 +293,7 @@ def build_openapi(app: Sanic) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.method] = _operation(op, refs, schemas)
-    problems = {problem.code: problem for op in operations for problem in _problems_of(op.doc)}
+    problems = {problem.code: problem for op in operations for problem in _problems_of(op)}
     tags = sorted({tag for op in operations for tag in op.tags})
     return {
         "openapi": "3.1.0",
@@ -261,7 +301,7 @@ def build_openapi(app: Sanic) -> dict[str, Any]:
             "title": "otc-framework",
             "version": _package_version(),
             "description": "OTC stablecoin desk API. Errors answer RFC 7807 `application/problem+json` "
-            "bodies (`Problem`); decimals in answers are strings.",
+            "bodies (`Problem`); decimals in answers are strings. " + limits.describe(),
         },
         "tags": [{"name": tag} for tag in tags],
         "paths": paths,
@@ -368,12 +408,12 @@ def _operation_html(document: dict[str, Any], method: str, path: str, op: dict[s
     auth_text = "none" if auth == "none" else f"{auth} (bearer JWT)"
     parts.append(f'<p class="muted">Auth: {_e(auth_text)} · operationId <code>{_e(op["operationId"])}</code></p>')
     if op.get("parameters"):
-        rows = "".join(
+        parameter_rows = "".join(
             f"<tr><td><code>{_e(p['name'])}</code></td><td>{_e(p['in'])}</td><td>{_type_html(p.get('schema'))}</td>"
             f"<td>{'yes' if p.get('required') else 'no'}</td></tr>"
             for p in op["parameters"]
         )
-        parts.append(f"<h3>Parameters</h3><table><tr><th>Name</th><th>In</th><th>Type</th><th>Required</th></tr>{rows}</table>")
+        parts.append(f"<h3>Parameters</h3><table><tr><th>Name</th><th>In</th><th>Type</th><th>Required</th></tr>{parameter_rows}</table>")
     if "requestBody" in op:
         parts.append(f"<h3>Request body</h3>{_body_html(op['requestBody'], components['schemas'])}")
     if op.get("x-websocket-messages"):

@@ -13,12 +13,13 @@ from typing import Any
 
 from pydantic import ValidationError
 from sanic import Request
-from sanic.exceptions import RequestCancelled, SanicException
+from sanic.exceptions import MethodNotAllowed, RequestCancelled, SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import HTTPResponse
 
 from otc_framework import errors
 from otc_framework.config import first_error_line
+from otc_framework.web import limits
 from otc_framework.web.tracing import HEADER, request_trace_id
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,17 @@ _BY_STATUS: dict[int, type[errors.ProblemError]] = {
     403: errors.Forbidden,
     404: errors.NotFound,
     405: errors.MethodNotAllowed,
+    413: errors.PayloadTooLarge,
+    # A WebSocket route's plain requests are answered by ``web.sockets``; this is a handshake
+    # that claimed the upgrade but broke it (a missing key, say).
+    426: errors.UpgradeRequired,
     503: errors.NotReady,
+}
+# Our words rather than Sanic's, which name neither limit.
+_DETAILS: dict[type[errors.ProblemError], str] = {
+    errors.PayloadTooLarge: f"the body may be at most {limits.MAX_BODY_BYTES // 1024} KiB and the headers "
+                            f"(query string included) at most {limits.MAX_HEADER_BYTES // 1024} KiB",
+    errors.UpgradeRequired: "this route speaks WebSocket only: connect with a WebSocket client",
 }
 
 
@@ -59,24 +70,41 @@ def problem_response(
 
 def to_problem(exception: BaseException) -> tuple[errors.ProblemError, int | None]:
     """The problem an exception answers with, and the HTTP status when it is not the code's
-    own (Sanic's 413, say, is a VALIDATION_ERROR answered with 413)."""
+    own (a Sanic 4xx without a code of ours, 411 say, is a VALIDATION_ERROR answered with it)."""
     if isinstance(exception, errors.ProblemError):
         return exception, None
     if isinstance(exception, ValidationError):
         return errors.ValidationFailed(first_error_line("", exception)), None
     if isinstance(exception, SanicException) and 400 <= exception.status_code < 500:
         cls = _BY_STATUS.get(exception.status_code, errors.ValidationFailed)
-        detail = str(exception) if cls is errors.ValidationFailed else None
-        return cls(detail), exception.status_code
+        return cls(_DETAILS.get(cls, str(exception) if cls is errors.ValidationFailed else None)), exception.status_code
     if isinstance(exception, SanicException) and exception.status_code == 503:
         return errors.NotReady(), None
     return errors.InternalError(), None
+
+
+ROUTED_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the request's path has. RFC 9110 wants them in a 405's ``Allow``; Sanic
+    names them on its exception only for paths without parameters, so ask the router."""
+    allowed = []
+    for method in ROUTED_METHODS:
+        try:
+            request.app.router.get(request.path, method, None)
+        except SanicException:
+            continue
+        allowed.append(method)
+    return allowed
 
 
 class ProblemErrorHandler(ErrorHandler):
     def default(self, request: Request, exception: Exception) -> HTTPResponse:
         trace_id = request_trace_id(request)
         problem, status = to_problem(exception)
+        if isinstance(exception, MethodNotAllowed):
+            problem.headers["Allow"] = ", ".join(allowed_methods(request))
         # A caller that hung up is not a fault of ours: no ERROR line for it.
         if isinstance(problem, errors.InternalError) and problem is not exception and not isinstance(
             exception, RequestCancelled
@@ -88,5 +116,6 @@ class ProblemErrorHandler(ErrorHandler):
             )
         return problem_response(problem, trace_id, status)
 
-    def log(self, request: Request, exception: Exception) -> None:
+    @staticmethod
+    def log(request: Request, exception: Exception) -> None:
         """Sanic's own logging of handled errors is replaced by ``default``'s."""

@@ -1,16 +1,24 @@
 """What every authenticated WebSocket does the same way: take a token, refuse with a close
-code that names the problem, and recheck the caller while the socket stays open."""
+code that names the problem, and recheck the caller while the socket stays open.
+
+A request to a WebSocket route without the upgrade (a browser, ``curl``, an API fuzzer) is
+checked like any API request first, so it learns what a socket would: 401 without a valid
+token, 403 for a client's token on an admin stream, 503 when the API or the store is off;
+a caller that passes is answered 426 UPGRADE_REQUIRED with ``Upgrade: websocket``. Each
+WebSocket blueprint installs ``plain_request_guard`` for that.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
+from collections.abc import Awaitable, Callable
 
 from sanic import Request, Websocket
 
-from otc_framework.auth.guard import Caller, authenticate_token
-from otc_framework.errors import NotReady, ProblemError, StoreError, Unauthorized
+from otc_framework.auth.guard import Caller, authenticate_token, bearer_token
+from otc_framework.errors import NotReady, ProblemError, StoreError, Unauthorized, UpgradeRequired
 from otc_framework.pricing.stream import StreamError
 
 TOKEN_WAIT_SECONDS = 5.0
@@ -45,9 +53,17 @@ async def first_message_token(ws: Websocket) -> str:
     return body["token"]
 
 
+def sent_token(request: Request) -> str | None:
+    """The token of ``?token=``, else of an ``Authorization: Bearer`` header, if either was sent."""
+    query = request.args.get("token")
+    if query:
+        return query
+    return bearer_token(request) if "authorization" in request.headers else None
+
+
 async def socket_token(request: Request, ws: Websocket) -> str:
-    """The token of ``?token=``, else of the first message."""
-    return request.args.get("token") or await first_message_token(ws)
+    """The token the upgrade request carried, else the one of the first message."""
+    return sent_token(request) or await first_message_token(ws)
 
 
 async def check(request: Request, token: str, *, admin: bool = False) -> Caller:
@@ -56,6 +72,21 @@ async def check(request: Request, token: str, *, admin: bool = False) -> Caller:
         return await authenticate_token(request, token, admin=admin)
     except StoreError:
         raise NotReady("cannot check the token now; try again shortly") from None
+
+
+def plain_request_guard(*, admin: bool = False) -> Callable[[Request], Awaitable[None]]:
+    """The request middleware of a WebSocket blueprint (see the module docstring)."""
+
+    async def guard(request: Request) -> None:
+        if request.headers.get("upgrade", "").lower() == "websocket":
+            return
+        token = sent_token(request)
+        if token is None:
+            raise Unauthorized("missing token: send it as a bearer header or ?token=")
+        await check(request, token, admin=admin)
+        raise UpgradeRequired("this route speaks WebSocket only: connect with a WebSocket client")
+
+    return guard
 
 
 def first_recheck_delay() -> float:

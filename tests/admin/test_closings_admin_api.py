@@ -54,6 +54,7 @@ async def test_list_filters_and_pages(desk: Desk) -> None:
     assert await page_ids(desk, admin, since=yesterday, until=tomorrow) == newest_first
     assert await page_ids(desk, admin, since=tomorrow) == []
     assert await page_ids(desk, admin, until=yesterday) == []
+    assert await page_ids(desk, admin, since=tomorrow, until=yesterday) == []  # a window holding no instant
 
     first = (await desk.http.get(CLOSINGS, params={"limit": 3}, headers=bearer(admin))).json()
     assert [i["id"] for i in first["items"]] == newest_first[:3] and first["nextCursor"]
@@ -65,7 +66,7 @@ async def test_list_filters_and_pages(desk: Desk) -> None:
     for params, field in (({"status": "nope"}, "status"), ({"clientId": "x"}, "clientId"),
                           ({"currency": "BTC"}, "currency"), ({"settlement": "D5"}, "settlement"),
                           ({"since": "yesterday"}, "since"), ({"since": "2026-11-21T12:00:00"}, "since"),
-                          ({"until": "2026-02-30"}, "until"), ({"since": tomorrow, "until": yesterday}, "until"),
+                          ({"until": "2026-02-30"}, "until"),
                           ({"limit": 0}, "limit"), ({"cursor": "garbage"}, "cursor"), ({"page": 2}, "page")):
         await refused(desk, "GET", CLOSINGS, admin, 400, "VALIDATION_ERROR", field, params=params)
     await refused(desk, "GET", CLOSINGS, alice, 403, "FORBIDDEN")

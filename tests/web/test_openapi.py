@@ -151,7 +151,8 @@ def test_request_body_is_validated_and_answer_decimals_are_strings(document: dic
 
 def test_problem_responses_per_declared_error(document: dict[str, Any]) -> None:
     responses = document["paths"]["/v1/orders"]["post"]["responses"]
-    assert set(responses) == {"201", "400", "401", "409", "429"}
+    assert set(responses) == {"201", "400", "401", "409", "413", "429"}
+    assert responses["413"] == {"$ref": "#/components/responses/PAYLOAD_TOO_LARGE"}  # every operation
     conflict = responses["409"]  # two codes share the status
     assert set(conflict["x-problem-codes"]) == {"MARKET_CLOSED", "SESSION_ALREADY_CLOSED"}
     schema = conflict["content"]["application/problem+json"]["schema"]
@@ -175,7 +176,7 @@ def test_path_and_query_parameters(document: dict[str, Any]) -> None:
     limit = parameters[("query", "limit")]
     assert limit["required"] is False and limit["schema"]["type"] == "integer" and limit["description"] == "Page size"
     assert parameters[("query", "cursor")]["required"] is False
-    assert set(get["responses"]) == {"200", "400", "401", "404"}  # VALIDATION_ERROR for the query model
+    assert set(get["responses"]) == {"200", "400", "401", "404", "413"}  # VALIDATION_ERROR for the query model
 
 
 def test_security_and_auth_problems(document: dict[str, Any]) -> None:
@@ -195,7 +196,9 @@ def test_websocket_route(document: dict[str, Any]) -> None:
     assert set(item) == {"get"}
     ws = item["get"]
     assert ws["x-websocket"] is True and ws["description"] == "A Tick every second."
-    assert set(ws["responses"]) == {"101", "401"}
+    assert set(ws["responses"]) == {"101", "400", "401", "413", "426"}
+    assert ws["responses"]["426"] == {"$ref": "#/components/responses/UPGRADE_REQUIRED"}
+    assert [p["name"] for p in ws["parameters"]] == ["token"] and ws["security"] == [{"bearerAuth": []}]
     message = resolve(document, ws["x-websocket-messages"][0]["$ref"])
     assert message["properties"]["price"]["type"] == "string"
 

@@ -55,6 +55,20 @@ async def test_wrong_method_is_a_problem(app: Sanic) -> None:
     assert_problem(response, 405, "METHOD_NOT_ALLOWED")
 
 
+async def test_wrong_method_lists_the_methods_the_path_has(app: Sanic) -> None:
+    # RFC 9110: a 405 carries Allow. Sanic named the methods only for paths without parameters.
+    for method, path, allowed in (
+        ("TRACE", "/health", "GET"),
+        ("DELETE", "/v1/admin/clients", "GET, POST"),
+        ("TRACE", "/v1/admin/clients/d41228b1-3276-4311-aa00-22590671f49f", "GET, PATCH"),
+        ("PUT", "/v1/admin/holidays/7", "DELETE"),
+        ("POST", "/v1/ws/prices", "GET"),
+    ):
+        _, response = await app.asgi_client.request(method, path)
+        assert_problem(response, 405, "METHOD_NOT_ALLOWED")
+        assert response.headers["Allow"] == allowed, (method, path)
+
+
 async def test_injected_exception_is_internal_without_details(app: Sanic, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR):
         _, response = await app.asgi_client.get("/boom")
