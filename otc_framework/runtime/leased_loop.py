@@ -15,8 +15,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from otc_framework.errors import StoreError
-from otc_framework.runtime.tasks import cancel_and_wait
+from otc_framework.metrics import LEASES_HELD
 from otc_framework.storage.store import Store
+from otc_framework.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class LeasedLoop:
         self.lease_ttl = lease_ttl
         self.holder = holder or holder_id()
         self.leading = False
+        self._held = LEASES_HELD.labels(loop=name)  # 0 until taken: "nobody runs it" is visible
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -60,7 +62,7 @@ class LeasedLoop:
                 await self.store.release_lease(self.name, self.holder)
             except StoreError:
                 log.warning("could not release lease", extra={"lease": self.name})
-            self.leading = False
+            self._lead(False)
 
     async def turn(self) -> bool:
         """One turn: take or renew the lease, and step when held. ``True`` if it stepped."""
@@ -71,7 +73,7 @@ class LeasedLoop:
             leading = False
         if leading != self.leading:
             log.info("lease %s", "taken" if leading else "lost", extra={"lease": self.name, "holder": self.holder})
-            self.leading = leading
+            self._lead(leading)
         if not leading:
             return False
         try:
@@ -79,6 +81,11 @@ class LeasedLoop:
         except Exception:  # the loop must outlive any single failing turn
             log.exception("leased loop step failed", extra={"lease": self.name})
         return True
+
+    def _lead(self, leading: bool) -> None:
+        self.leading = leading
+        # A step, not a set: loops of one name in one process (tests) add up like workers do.
+        self._held.inc(1 if leading else -1)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
@@ -23,28 +24,30 @@ from otc_framework.errors import (
     SessionExpired,
     SpotUnavailable,
 )
-from otc_framework.sessions.service import oid_key
+from otc_framework.metrics import CLOSE_DURATION, QUOTE_DURATION, timed
+from otc_framework.sessions.service import AMOUNT_PLACES, oid_key
 from otc_framework.storage.models import Currency, Settlement
 from otc_framework.web.bodies import AmountText, AnswerModel, DecimalText, RequestModel, answer, parse_body
+from otc_framework.web.decimals import DecimalInput
 from otc_framework.web.endpoint import endpoint
 
 bp = Blueprint("sessions")
 
 OID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
+# What ``TradingDesk.quote`` hands out (a UUID's 32 hex digits); anything else names no session.
+SESSION_ID = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
+_SESSION_ID = re.compile("[0-9a-f]{32}")
+# Far above any order limit (the ``min_order_amount`` / ``max_order_amount`` controls decide),
+# and within the closing's numeric(24, 6) amount column.
+Amount = Annotated[Decimal, DecimalInput(places=AMOUNT_PLACES, digits=15, positive=True)]
 
 
 class CreateSession(RequestModel):
     currency: Currency
     settlement: Settlement
-    amount: Decimal = Field(description="Stablecoin units, as a decimal string or a JSON number (read exactly)")
+    amount: Amount = Field(description="Stablecoin units, as a decimal string or a JSON number (read exactly); "
+                                       "the order limits are the min_order_amount and max_order_amount controls")
     validity_seconds: Literal[5, 10] | None = Field(None, description="Ask for a 5 s or 10 s lock instead of the default")
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _no_bool(cls, value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError("must be a number")
-        return value
 
 
 class SessionCreated(AnswerModel):
@@ -74,13 +77,14 @@ class CloseSession(RequestModel):
     tags=("trading",),
 )
 async def create_session(request: Request) -> HTTPResponse:
-    caller = await authenticate(request)
-    body = parse_body(request, CreateSession)
-    session = await request.app.ctx.runtime.desk.quote(caller, body.currency, body.settlement, body.amount,
-                                                       body.validity_seconds)
-    return answer(SessionCreated(session_id=session.session_id, currency=body.currency, settlement=body.settlement,
-                                 amount=session.amount, price=session.price, total_brl=session.total_brl,
-                                 expires_at=session.expires_at), status=201)
+    with timed(QUOTE_DURATION):
+        caller = await authenticate(request)
+        body = parse_body(request, CreateSession)
+        session = await request.app.ctx.runtime.desk.quote(caller, body.currency, body.settlement, body.amount,
+                                                           body.validity_seconds)
+        return answer(SessionCreated(session_id=session.session_id, currency=body.currency, settlement=body.settlement,
+                                     amount=session.amount, price=session.price, total_brl=session.total_brl,
+                                     expires_at=session.expires_at), status=201)
 
 
 @bp.post("/v1/sessions/<session_id:str>/close")
@@ -90,13 +94,20 @@ async def create_session(request: Request) -> HTTPResponse:
     request=CloseSession,
     responses={201: ClosingAnswer, 200: ClosingAnswer},
     errors=(SessionExpired, SessionAlreadyClosed, NotFound, QuotingDisabled, ApiDisabled, NotReady),
-    description="201 with the new closing; 200 with the first closing when the OID was used before.",
+    description="201 with the new closing; 200 with the first closing when the OID was used before. "
+                "The body may be left out (no OID). An id not of the form is NOT_FOUND.",
     tags=("trading",),
+    path={"session_id": SESSION_ID},
+    body_optional=True,
 )
 async def close_session(request: Request, session_id: str) -> HTTPResponse:
-    body = parse_body(request, CloseSession, optional=True)
-    oid = body.oid
-    caller = await authenticate(request, extra_keys=(lambda claims: [oid_key(claims.client_id, oid)]) if oid else None)
-    replay = caller.extras[0] if oid else None
-    result = await request.app.ctx.runtime.desk.close(caller, session_id, oid, replay)
-    return answer(result.closing, status=201 if result.created else 200)
+    with timed(CLOSE_DURATION):
+        body = parse_body(request, CloseSession, optional=True)
+        oid = body.oid
+        caller = await authenticate(request,
+                                    extra_keys=(lambda claims: [oid_key(claims.client_id, oid)]) if oid else None)
+        if not _SESSION_ID.fullmatch(session_id):
+            raise NotFound("no such session")
+        replay = caller.extras[0] if oid else None
+        result = await request.app.ctx.runtime.desk.close(caller, session_id, oid, replay)
+        return answer(result.closing, status=201 if result.created else 200)

@@ -30,6 +30,7 @@ from tortoise.exceptions import ConfigurationError
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from otc_framework.errors import ConfigError, OtcError
+from otc_framework.metrics import database_error
 
 APP_LABEL = "models"
 MODELS_MODULE = "otc_framework.storage.models"
@@ -97,6 +98,7 @@ async def ping() -> None:
     try:
         await _select_one(get_connection("default"))
     except Exception as exc:
+        database_error("ping")
         # Driver messages can carry the DSN; the class name is enough to diagnose.
         raise DatabaseUnavailable(f"database unavailable ({type(exc).__name__})") from exc
 

@@ -22,7 +22,7 @@ from otc_framework.pricing import routes as price_routes
 from otc_framework.pricing import stream_routes as price_stream_routes
 from otc_framework.runtime.worker import Runtime
 from otc_framework.sessions import routes as session_routes
-from otc_framework.web import health, openapi, tracing
+from otc_framework.web import health, limits, metrics, openapi, tracing
 from otc_framework.web.problems import ProblemErrorHandler
 
 
@@ -47,8 +47,10 @@ def create_app(
     app.ctx.runtime = Runtime(config, plugins)
 
     tracing.install(app)
+    limits.install(app)
+    metrics.install(app)
     for blueprint in (
-        health.bp, openapi.bp, auth_routes.bp, price_routes.bp, price_stream_routes.bp, session_routes.bp,
+        health.bp, metrics.bp, openapi.bp, auth_routes.bp, price_routes.bp, price_stream_routes.bp, session_routes.bp,
         closing_routes.bp, *ADMIN_BLUEPRINTS,
     ):
         app.blueprint(blueprint)

@@ -2,7 +2,8 @@
 
 Workers are separate processes that each build their own app from the deployment file, so
 the factory handed to Sanic is a picklable ``partial`` of a module-level function; command
-line overrides travel to the workers as ``OTC__SERVER__*`` environment variables.
+line overrides travel to the workers as ``OTC__SERVER__*`` environment variables, and the
+metrics directory every worker writes to (``web.metrics``) likewise.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sanic.worker.loader import AppLoader
 from otc_framework.config import DeploymentConfig, load_config
 from otc_framework.logs import configure_logging
 from otc_framework.plugins import PluginHost
+from otc_framework.web import metrics
 from otc_framework.web.app import create_app
 
 
@@ -35,7 +37,8 @@ def serve_workers(config: DeploymentConfig, path: Path) -> None:
         access_log=config.server.access_log,
         motd=False,
     )
-    Sanic.serve(primary=app, app_loader=loader)
+    with metrics.shared_across_workers():
+        Sanic.serve(primary=app, app_loader=loader)
 
 
 def serve_single(config: DeploymentConfig, plugins: PluginHost) -> None:

@@ -20,7 +20,7 @@ import math
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -31,7 +31,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from otc_framework.errors import ConfigError, StoreError
-from otc_framework.runtime.tasks import cancel_and_wait
+from otc_framework.metrics import STORE_ERRORS
 from otc_framework.storage.store.base import (
     OWNER_SEPARATOR,
     TOMBSTONE_SUFFIX,
@@ -49,6 +49,7 @@ from otc_framework.storage.store.memory import (
     check_bucket,
     check_ttl,
 )
+from otc_framework.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ class RedisStore(Store):
             yield
         except (RedisError, OSError) as exc:
             # OSError covers TimeoutError from our own deadlines and raw socket failures.
+            STORE_ERRORS.labels(operation=operation).inc()
             raise self._server.error(operation, exc) from exc
 
     def _key(self, key: str) -> str:
@@ -245,13 +247,13 @@ class RedisStore(Store):
 
     async def get(self, key: str) -> str | None:
         with self._guard("get"):
-            return await self._redis.get(self._key(key))
+            return cast(str | None, await self._redis.get(self._key(key)))
 
     async def get_many(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:
             return []
         with self._guard("get_many"):
-            return await self._redis.mget([self._key(key) for key in keys])
+            return cast(list[str | None], await self._redis.mget([self._key(key) for key in keys]))
 
     async def set_owned(self, key: str, owner: str, value: str, ttl: float) -> None:
         check_ttl(ttl)
@@ -281,7 +283,7 @@ class RedisStore(Store):
 
     async def take(self, key: str) -> str | None:
         with self._guard("take"):
-            return await self._redis.getdel(self._key(key))
+            return cast(str | None, await self._redis.getdel(self._key(key)))
 
     async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
         check_ttl(ttl)

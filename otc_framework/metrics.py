@@ -1,0 +1,82 @@
+"""Every Prometheus metric of the desk, defined once.
+
+The ground floor: the store, the spot feed and the alerts import it, so it imports nothing
+from the framework but the error tree. ``web.metrics`` serves them at ``GET /metrics`` and
+sums every worker's values when ``otc serve`` runs several (prometheus-client's
+multiprocess mode).
+
+Labels are bounded sets: route templates, problem codes, currencies, sink and loop names. No
+label carries a client's name, key or id, nor a raw path (which carries ids).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+from otc_framework.errors import ProblemError
+
+# Multiprocess mode cannot serve the ``*_created`` series; without them one worker and N
+# workers expose the same series.
+disable_created_metrics()
+
+# A quote is a few store round trips, a close a database transaction: milliseconds, with a
+# tail that matters up to the lock's seconds.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+HTTP_REQUESTS = Counter(
+    "otc_http_requests_total", "HTTP requests answered, by route template and status", ("method", "route", "status")
+)
+QUOTE_DURATION = Histogram(
+    "otc_quote_duration_seconds", "Time to answer POST /v1/sessions, by outcome (ok or the problem code)",
+    ("outcome",), buckets=LATENCY_BUCKETS,
+)
+CLOSE_DURATION = Histogram(
+    "otc_close_duration_seconds", "Time to answer POST /v1/sessions/{id}/close, by outcome (ok or the problem code)",
+    ("outcome",), buckets=LATENCY_BUCKETS,
+)
+CLOSINGS_CREATED = Counter(
+    "otc_closings_created_total", "Closings recorded", ("currency", "settlement", "source")
+)
+ALERTS_RAISED = Counter("otc_alerts_raised_total", "Alerts raised", ("kind", "severity"))
+ALERTS_SUPPRESSED = Counter(
+    "otc_alerts_suppressed_total", "Alerts dropped as duplicates within the dedup window", ("kind",)
+)
+ALERT_DELIVERIES = Counter(
+    "otc_alert_deliveries_total", "Alert delivery attempts by sink; outcome is sent, retry or failed", ("sink", "outcome")
+)
+# livesum: how many of this machine's live workers hold the lease (sum() over machines in
+# Prometheus). Above 1, a loop meant to run once runs twice; 0, nobody runs it.
+LEASES_HELD = Gauge(
+    "otc_lease_held", "Background-loop leases held, summed over the live workers (1 is healthy)", ("loop",),
+    multiprocess_mode="livesum",
+)
+STORE_ERRORS = Counter("otc_store_errors_total", "Store (Redis) operations that failed", ("operation",))
+DATABASE_ERRORS = Counter("otc_database_errors_total", "Database operations that failed, by where", ("where",))
+
+
+def database_error(where: str) -> None:
+    """Count a database failure caught at ``where`` (a fixed name such as ``"close"``)."""
+    DATABASE_ERRORS.labels(where=where).inc()
+
+
+@contextmanager
+def timed(histogram: Histogram) -> Iterator[None]:
+    """Observe the block's duration under ``outcome``: ``ok``, the problem code it raised,
+    ``error`` for any other exception, ``cancelled`` when the caller went away."""
+    started = time.perf_counter()
+    outcome = "cancelled"  # what is left when only a BaseException (CancelledError) gets out
+    try:
+        yield
+        outcome = "ok"
+    except ProblemError as exc:
+        outcome = exc.code
+        raise
+    except Exception:
+        outcome = "error"
+        raise
+    finally:
+        histogram.labels(outcome=outcome).observe(time.perf_counter() - started)

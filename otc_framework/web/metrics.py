@@ -1,0 +1,197 @@
+"""``GET /metrics`` (Prometheus text), the request counter, and summing every worker.
+
+One process (the demo, tests) serves prometheus-client's default registry. ``otc serve``
+runs N worker processes: ``shared_across_workers`` gives them one fresh directory
+(``PROMETHEUS_MULTIPROC_DIR``) before they are spawned, each worker writes its values to
+files of its own there, and a scrape, whichever worker answers it, sums every file.
+Counters and histograms of a worker that died stay in the sum, so totals never go
+backwards; its live gauges (leases held) are dropped, when it stops or at the first scrape
+that finds it gone.
+
+Spot ages are not shared values: every worker follows the same feed, and summing would
+count each age N times. The scraping worker reads its own feed at scrape time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from functools import cache
+from typing import ClassVar
+
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest, multiprocess, values
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import REGISTRY, Collector
+from pydantic import RootModel
+from sanic import Blueprint, Request, Sanic
+from sanic.response import BaseHTTPResponse, HTTPResponse
+
+from otc_framework.metrics import HTTP_REQUESTS
+from otc_framework.spot import SpotFeed
+from otc_framework.web.endpoint import endpoint
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+UNMATCHED = "unmatched"
+# Any other method is one label value, so a client cannot mint series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_TYPED_PARAM = re.compile(r"<([^:>]+):[^>]*>")
+_LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
+
+
+# ---- several workers ------------------------------------------------------------------------
+
+
+@contextmanager
+def shared_across_workers() -> Iterator[None]:
+    """Workers spawned inside write their values to one fresh directory, removed afterwards.
+
+    Always a new directory: files left by an earlier run would be summed into this one's."""
+    directory = tempfile.mkdtemp(prefix="otc-metrics-")
+    os.environ[MULTIPROCESS_DIR] = directory
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS_DIR, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _shared_directory() -> str | None:
+    return os.environ.get(MULTIPROCESS_DIR) or None
+
+
+def check_shared_values() -> None:
+    # prometheus-client picks per-process or file-backed values once, when it is first
+    # imported. Sanic spawns workers, which import it with the variable already set; a
+    # forked worker would inherit the main process's per-process values and count alone.
+    if _shared_directory() and values.ValueClass is values.MutexValue:
+        raise RuntimeError(
+            f"metrics: {MULTIPROCESS_DIR} is set but prometheus_client was imported before it; "
+            "workers must be spawned, not forked"
+        )
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return True
+
+
+def _forget_dead_workers(directory: str) -> None:
+    """Drop the live gauges of workers that died without stopping (killed, crashed): a lease
+    they held must not count next to the worker that took it over."""
+    pids = {int(match[1]) for name in os.listdir(directory) if (match := _LIVE_GAUGE_FILE.fullmatch(name))}
+    for pid in pids:
+        if not _running(pid):
+            with suppress(FileNotFoundError):  # another worker's scrape removed them first
+                multiprocess.mark_process_dead(pid, directory)
+
+
+# ---- the scrape -----------------------------------------------------------------------------
+
+
+def _spot_ages(feed: SpotFeed) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "otc_spot_age_seconds", "Age of each spot source's newest rate, per instrument", labels=("source", "instrument")
+    )
+    now = datetime.now(UTC)
+    for source, status in feed.status.items():
+        for instrument, quote in status.quotes.items():
+            family.add_metric((source, instrument), (now - quote.received_at).total_seconds())
+    return family
+
+
+class _Scrape(Collector):
+    """What one scrape reads: every worker's values (or this process's), and this worker's spot ages."""
+
+    def __init__(self, feed: SpotFeed) -> None:
+        self.feed = feed
+
+    def collect(self) -> Iterable[Metric]:
+        directory = _shared_directory()
+        if directory is None:
+            yield from REGISTRY.collect()
+        else:
+            _forget_dead_workers(directory)
+            yield from multiprocess.MultiProcessCollector(None, directory).collect()
+        yield _spot_ages(self.feed)
+
+
+class MetricsText(RootModel[str]):
+    """Prometheus text exposition format 0.0.4."""
+
+    openapi_media_type: ClassVar[str] = "text/plain; version=0.0.4"
+
+
+bp = Blueprint("metrics")
+
+
+@bp.get("/metrics")
+@endpoint(
+    "Prometheus metrics of the deployment",
+    auth="none",
+    responses={200: MetricsText},
+    description="Counters and histograms are summed over every worker of this `otc serve`, whichever worker "
+    "answers. No label carries a client's name, key or id. Expose it to the scraper only.",
+    tags=("operations",),
+)
+async def metrics(request: Request) -> HTTPResponse:
+    body = generate_latest(_Scrape(request.app.ctx.runtime.spot_feed))
+    return HTTPResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+# ---- the request counter --------------------------------------------------------------------
+
+
+@cache
+def _route_label(template: str) -> str:
+    """``/v1/sessions/<session_id:str>/close`` → ``/v1/sessions/<session_id>/close``."""
+    return _TYPED_PARAM.sub(r"<\1>", template)
+
+
+def _count(request: Request, status: int) -> None:
+    # Once per request, though an error answer may follow an upgrade or a failing middleware.
+    if getattr(request.ctx, "metrics_counted", False):
+        return
+    request.ctx.metrics_counted = True
+    template = request.uri_template
+    HTTP_REQUESTS.labels(
+        method=request.method if request.method in METHODS else "OTHER",
+        route=_route_label(template) if template else UNMATCHED,  # never the path: it carries ids
+        status=str(status),
+    ).inc()
+
+
+async def _on_request(request: Request) -> None:
+    # A websocket answers no response for the middleware to see: its upgrade is counted here.
+    if request.route is not None and request.route.extra.websocket:
+        _count(request, 101)
+
+
+async def _on_response(request: Request, response: BaseHTTPResponse) -> None:
+    _count(request, response.status)
+
+
+def install(app: Sanic) -> None:
+    """The request counter and the worker's part in summing; the route is ``bp``."""
+    app.on_request(_on_request)
+    app.on_response(_on_response)
+
+    @app.before_server_start
+    async def _check(app: Sanic) -> None:
+        check_shared_values()
+
+    @app.after_server_stop
+    async def _gone(app: Sanic) -> None:
+        directory = _shared_directory()
+        if directory is not None:
+            multiprocess.mark_process_dead(os.getpid(), directory)
