@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PLUGINS := $(sort $(wildcard plugins/*/pyproject.toml))
 EDITABLES := -e ".[test]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
 STAMP := $(VENV)/.installed
+# mypy finds each plugin's import package in its folder (editable installs hide them from it).
+EMPTY :=
+MYPYPATH := $(subst $(EMPTY) $(EMPTY),:,$(patsubst %/,%,$(dir $(PLUGINS))))
 
 .PHONY: install demo test lint clean
 
@@ -25,6 +28,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check otc_framework plugins tests bench
+	MYPYPATH=$(MYPYPATH) $(BIN)/mypy otc_framework plugins
 
 clean:
 	rm -rf $(VENV) .otc-demo .pytest_cache

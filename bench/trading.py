@@ -36,6 +36,7 @@ PG = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/15"
 QUOTE_BODY = b'{"currency":"USDT","settlement":"D0","amount":"100000"}'
 SEP = "\x1f"  # the store's owner separator (storage/store/base.py)
+ALERT_SINKS = ("channel_telegram_alerts", "channel_discord")
 TARGETS = {"a": "≥2000/s", "b": "p99 ≤10 ms, ≤3× floor", "c": "≥800/s", "d": "p99 ≤20 ms, ≤3× floor",
            "e": "p99 ≤100 ms"}
 
@@ -325,7 +326,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_config(tmp: Path, args: argparse.Namespace, port: int, dsn: str, ns: str, venue: dict[str, str]) -> Path:
+def plugin_sections(sections: dict[str, dict[str, Any]]) -> str:
+    return "".join(f"[plugins.{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in section.items())
+                   for name, section in sections.items())
+
+
+def write_config(tmp: Path, args: argparse.Namespace, port: int, dsn: str, ns: str,
+                 sections: dict[str, dict[str, Any]]) -> Path:
     path = tmp / "otc.toml"
     path.write_text(f"""name = "otc-bench"
 [server]
@@ -351,11 +358,8 @@ login_per_second = 100000
 [logging]
 level = "WARNING"
 [plugins]
-enabled = ["spot_valorpro"]
-[plugins.spot_valorpro]
-base_url = "{venue['base_url']}"
-token = "{venue['token']}"
-""")
+enabled = {json.dumps(list(sections))}
+""" + plugin_sections(sections))
     return path
 
 
@@ -513,6 +517,16 @@ async def verify(dsn: str) -> tuple[int, int]:
     return count, distinct
 
 
+async def alert_every_close(dsn: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("UPDATE system_controls SET value = '1' WHERE key = 'alert_large_trade_amount'")
+    finally:
+        await conn.close()
+
+
 async def admin_sql(sql: str) -> None:
     import asyncpg
 
@@ -560,12 +574,18 @@ def main() -> int:
     parser.add_argument("--quote-rate", type=float, default=500)
     parser.add_argument("--close-rate", type=float, default=200)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--alert-sinks", choices=("none", "ok", "hang"), default="none",
+                        help="enable the Telegram and Discord sinks against their fakes and alert on every close "
+                             "(alert_large_trade_amount = 1); 'hang' makes both fakes hang 60 s on every request")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
+    import httpx
+
     from otc_framework.demo import VenueThread
+    from otc_framework.plugins import demo_venues
     from otc_framework.storage.database import migrate
     from otc_framework.testing.fake_venue import DemoSettings
     from otc_spot_valorpro.fake import ValorProDemoVenue
@@ -582,16 +602,21 @@ def main() -> int:
         asyncio.run(admin_sql(f"CREATE DATABASE {db}"))
         created = True
         asyncio.run(migrate(dsn))
-        venue = venues.start({"spot_valorpro": ValorProDemoVenue()}, DemoSettings(Decimal("5.0000")))["spot_valorpro"]
-        config = write_config(tmp, args, port, dsn, ns, venue)
+        wanted: dict[str, Any] = {"spot_valorpro": ValorProDemoVenue()}
+        if args.alert_sinks != "none":
+            wanted.update(demo_venues(ALERT_SINKS))
+            asyncio.run(alert_every_close(dsn))
+        sections = venues.start(wanted, DemoSettings(Decimal("5.0000")))
+        if args.alert_sinks == "hang":
+            for name in ALERT_SINKS:
+                httpx.post(f"{venues.urls()[name]}/_fault", json={"delay": 60, "count": 100_000})
+        config = write_config(tmp, args, port, dsn, ns, sections)
         with log.open("wb") as sink:
             server = subprocess.Popen([str(ROOT / ".venv/bin/otc"), "serve", "--config", str(config)], cwd=ROOT,
                                       stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, server, log)
         clients = asyncio.run(create_clients(dsn, args.clients))
-        import httpx
-
         tokens = [httpx.post(f"{base}/v1/auth/login", json={"apiKey": key}).json()["token"] for _, key in clients]
         sample = asyncio.run(samples(base, dsn, ns, clients[0], tokens[0]))
         print(f"server on :{port}, {args.workers} workers; db {db}; namespace {ns}; {len(tokens)} clients", flush=True)

@@ -143,6 +143,19 @@ def cmd_controls_set(args: argparse.Namespace) -> int:
     return _operate(args, lambda office: commands.set_control(office, args.key, args.value))
 
 
+def cmd_alerts_test(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    config = load_config(_config_path(args))
+    return _operate(args, lambda office: commands.test_alert(office, config))
+
+
+def cmd_alerts_list(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    return _operate(args, lambda office: commands.list_alerts(args.kind, args.severity, args.limit))
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     path = _config_path(args)
     enabled = set(enabled_names(load_config(path))) if path.exists() else set()
@@ -222,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("key")
     p.add_argument("value", help="true/false, a number, a decimal, a choice, or a comma-separated list")
     p.set_defaults(func=cmd_controls_set)
+
+    alerts = sub.add_parser("alerts", help="operator alerts").add_subparsers(dest="alerts_command", required=True)
+    p = with_config(alerts.add_parser("test", help="queue a test alert for every enabled sink (a running server sends it)"))
+    p.set_defaults(func=cmd_alerts_test)
+    p = with_config(alerts.add_parser("list", help="alerts with their delivery per sink (JSON), newest first"))
+    p.add_argument("--kind", help="exact kind, e.g. spot.failing")
+    p.add_argument("--severity", choices=["info", "warning", "critical"])
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_alerts_list)
 
     p = with_config(sub.add_parser("plugins", help="list installed plugins and which are enabled"))
     p.set_defaults(func=cmd_plugins)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
 
 from otc_framework.errors import ConfigError
+from otc_framework.ports import SEVERITIES, Severity
 
 ENV_PREFIX = "OTC__"
 
@@ -128,6 +129,51 @@ class DeskConfig(_Section):
     retry_backoff_seconds: float = Field(0.5, ge=0, le=30)
 
 
+class SinkRouting(_Section):
+    """Which alerts one sink receives (``[alerts.sinks.<sink name>]``, e.g. ``telegram``).
+
+    ``kinds`` empty means every kind; an entry ending in ``.*`` matches a family
+    (``spot.*``). ``per_minute`` overrides the sink's own pace when the venue's limit for
+    this chat or webhook is lower.
+    """
+
+    min_severity: Severity = "info"
+    kinds: list[str] = Field(default_factory=list)
+    per_minute: int | None = Field(None, ge=1, le=600)
+
+    def accepts(self, kind: str, severity: Severity) -> bool:
+        if SEVERITIES.index(severity) < SEVERITIES.index(self.min_severity):
+            return False
+        return not self.kinds or any(
+            kind == pattern or (pattern.endswith(".*") and kind.startswith(pattern[:-1])) for pattern in self.kinds
+        )
+
+
+class AlertsConfig(_Section):
+    """Alert deduplication and delivery (SPEC §13).
+
+    An alert whose dedup key was raised within ``dedup_seconds`` is dropped. A delivery is
+    given up after ``max_attempts`` failed tries; back-off between tries doubles from the
+    sink's own base up to ``max_backoff_seconds``; one try is abandoned (and retried) after
+    ``send_timeout_seconds``.
+    """
+
+    dedup_seconds: float = Field(300, ge=0, le=86400)
+    max_attempts: int = Field(12, ge=1, le=1000)
+    max_backoff_seconds: float = Field(300, gt=0, le=86400)
+    send_timeout_seconds: float = Field(10, gt=0, le=120)
+    sinks: dict[str, SinkRouting] = Field(default_factory=dict)
+
+    def routing(self, sink: str) -> SinkRouting:
+        return self.sinks.get(sink) or SinkRouting()
+
+    def check_sinks(self, enabled: Iterable[str]) -> None:
+        """Refuse routing for a sink no enabled plugin provides (a typo would silently route nothing)."""
+        unknown = sorted(set(self.sinks) - set(enabled))
+        if unknown:
+            raise ConfigError(f"config: alerts.sinks.{unknown[0]}: no enabled plugin provides an alert sink of that name")
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -157,6 +203,7 @@ class DeploymentConfig(_Section):
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     desk: DeskConfig = Field(default_factory=DeskConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
 

@@ -1,9 +1,12 @@
 """``otc demo``: the embedded default, one process, nothing to install but the packages.
 
 SQLite and the in-process store under the data dir; every installed plugin enabled against
-its fake venue on loopback (the fakes run on their own event loop in a background thread, so
-their ports are known before the app's config is validated); migrations applied; a demo admin
-and one client per tier created on first start and written to ``credentials.json``.
+its fake venue on loopback, and the desk's settlement endpoint (``[desk] url``) pointed at a
+fake desk, so every outside party is faked (SPEC §19; the fakes run on their own event loop
+in a background thread, so their ports are known before the app's config is validated);
+migrations applied; a demo admin and one client per tier created on first start and written
+to ``credentials.json``, which also lists each fake's URL under ``venues`` (each answers
+``GET /_inbox`` and ``POST /_fault``).
 
 The desk is open around the clock unless ``--market-hours real``. ``OTC_SANDBOX_SPOT`` pins
 the fake ValorPro USD/BRL rate.
@@ -33,6 +36,7 @@ from otc_framework.plugins import PluginHost, build_plugin_host, demo_venues, en
 from otc_framework.storage.database import close_database, migrate, open_database
 from otc_framework.storage.models import AuditSource, Client, Role, Tier
 from otc_framework.storage.seed import seed_controls
+from otc_framework.testing.fake_desk import DeskDemoVenue
 from otc_framework.testing.fake_venue import DemoSettings, DemoVenue
 from otc_framework.web.serve import serve_single
 
@@ -40,6 +44,7 @@ log = logging.getLogger(__name__)
 
 DEMO_CONFIG = Path("deployments/demo/otc.toml")
 CREDENTIALS_FILE = "credentials.json"
+DESK_VENUE = "desk"
 T = TypeVar("T")
 
 
@@ -75,6 +80,9 @@ class VenueThread:
             self.venues[name] = venue
         return sections
 
+    def urls(self) -> dict[str, str | None]:
+        return {name: venue.url for name, venue in self.venues.items()}
+
     def stop(self) -> None:
         for venue in self.venues.values():
             self.run(venue.stop())
@@ -107,8 +115,11 @@ def demo_config(
     tree["demo"] = True
     config = build_config(tree, env)
 
-    sections = venues.start(demo_venues(enabled_names(config)), sandbox_settings(env))
+    settings = sandbox_settings(env)
+    sections = venues.start(demo_venues(enabled_names(config)), settings)
     tree["plugins"] = {**tree.get("plugins", {}), **sections}
+    if "url" not in tree.get("desk", {}):  # a desk the deployment file names is kept
+        tree["desk"] = {**tree.get("desk", {}), **venues.start({DESK_VENUE: DeskDemoVenue()}, settings)[DESK_VENUE]}
     return build_config(tree, env)
 
 
@@ -138,9 +149,13 @@ async def _credentials(path: Path) -> dict[str, Any]:
     for tier in Tier:
         created = await create_client(demo, f"demo-{tier.value.lower()}-{suffix}", tier)
         credentials["clients"].append({"name": created.client.name, "tier": tier.value, "apiKey": created.api_key})
+    write_credentials(path, credentials)
+    return credentials
+
+
+def write_credentials(path: Path, credentials: dict[str, Any]) -> None:
     path.write_text(json.dumps(credentials, indent=2))
     path.chmod(0o600)
-    return credentials
 
 
 def run_demo(*, host: str, port: int, data_dir: Path, market_hours: str, config_path: Path) -> None:
@@ -153,6 +168,9 @@ def run_demo(*, host: str, port: int, data_dir: Path, market_hours: str, config_
         logging.getLogger().setLevel(config.logging.level)
         plugins = build_plugin_host(config, env=env)
         credentials = asyncio.run(prepare_data(config, plugins, data_dir))
+        # The fakes listen on new ports at every start.
+        credentials["venues"] = venues.urls()
+        write_credentials(data_dir / CREDENTIALS_FILE, credentials)
         # The demo's keys go to the terminal on purpose (DESIGN: "printed at start"), not to
         # the log, whose redactor would mask them.
         banner = {
@@ -161,6 +179,7 @@ def run_demo(*, host: str, port: int, data_dir: Path, market_hours: str, config_
             "credentials": str((data_dir / CREDENTIALS_FILE).resolve()),
             "admin": credentials["admin"],
             "clients": credentials["clients"],
+            "venues": credentials["venues"],
             "plugins": plugins.enabled,
         }
         print(json.dumps(banner, indent=2), flush=True)

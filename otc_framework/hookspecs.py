@@ -1,3 +1,5 @@
+# Hook specifications declare signatures only: pluggy never runs their bodies.
+# mypy: disable-error-code="empty-body"
 """Every hook a plugin may implement. Names start with ``otc_``; the manager refuses others.
 
 Two kinds (DESIGN.md): *registration* hooks are called once at start-up and return adapters

@@ -10,12 +10,14 @@ config, so each adapter receives only its own section.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -24,6 +26,7 @@ from otc_framework import hookspecs
 from otc_framework.config import DeploymentConfig, first_error_line, resolve_env
 from otc_framework.controls import CORE_CONTROLS, ControlDefinition
 from otc_framework.errors import ConfigError
+from otc_framework.ports import AlertSink
 
 ENTRY_POINT_GROUP = "otc_framework"
 HOOK_PREFIX = "otc_"
@@ -130,6 +133,20 @@ class PluginHost:
     def spot_sources(self, http: Any) -> list[Any]:
         return self._unique("spot source", self.collect("otc_spot_sources", http=http))
 
+    def alert_sinks(self, http: Any) -> list[tuple[AlertSink, str]]:
+        """Every enabled alert sink, each with the fingerprint of its plugin's configuration
+        (a sink stopped for a bad configuration is active again once that changes)."""
+        found = [(sink, self.fingerprint(plugin))
+                 for plugin, sinks in self.per_plugin("otc_alert_sinks", http=http).items() for sink in sinks]
+        self._unique("alert sink", [sink for sink, _ in found])
+        return found
+
+    def fingerprint(self, plugin: str) -> str:
+        """A digest of ``plugin``'s validated config, secrets included, never the secrets themselves."""
+        model = self.configs.get(plugin)
+        raw = json.dumps(_revealed(model.model_dump()) if model is not None else None, sort_keys=True, default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
     def routes(self) -> list[Any]:
         return self.collect("otc_routes")
 
@@ -160,6 +177,16 @@ class PluginHost:
         if dupes:
             raise ConfigError(f"plugins: two {kind}s are named {dupes[0]!r}")
         return adapters
+
+
+def _revealed(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _revealed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_revealed(v) for v in value]
+    return value
 
 
 def _secret_values(model: BaseModel) -> Iterable[str]:
@@ -197,7 +224,7 @@ def build_plugin_host(
     configs: dict[str, BaseModel | None] = {name: None for name in enabled}
     for impl in pm.hook.otc_config_model.get_hookimpls():
         name = impl.plugin_name
-        model_cls = impl.function()
+        model_cls = cast("type[BaseModel] | None", impl.function())
         if model_cls is None:
             continue
         section = resolve_env(config.plugins.section(name), env, f"plugins.{name}")

@@ -11,12 +11,20 @@ import getpass
 from typing import Any
 from uuid import UUID
 
+import httpx
+
 from otc_framework.admin import clients, holidays
 from otc_framework.admin.access import Actor, Backoffice
 from otc_framework.admin.client_schemas import ClientView, IssuedClient
 from otc_framework.admin.reference_schemas import ControlAnswer, HolidaysImported
+from otc_framework.alerts import repository as alert_rows
+from otc_framework.alerts.routes import raise_test_alert
+from otc_framework.alerts.schemas import AlertView
+from otc_framework.alerts.service import AlertService
+from otc_framework.config import DeploymentConfig
 from otc_framework.controls import service as controls
 from otc_framework.errors import NotFound
+from otc_framework.plugins import build_plugin_host
 from otc_framework.storage.models import AuditSource, Client, Role, Tier
 
 
@@ -77,3 +85,18 @@ async def set_control(office: Backoffice, key: str, value: str) -> Any:
 
 async def list_controls(office: Backoffice) -> Any:
     return [_json(ControlAnswer.of(state)) for state in await controls.list_controls(office)]
+
+
+async def test_alert(office: Backoffice, config: DeploymentConfig) -> Any:
+    """Queue a test alert for every enabled sink; a running server's delivery loop sends it
+    (the queue is in the database, so this works with the demo's in-process store too)."""
+    async with httpx.AsyncClient() as http:
+        sinks = [sink.name for sink, _ in build_plugin_host(config).alert_sinks(http)]
+    service = AlertService(office.store, office.feed, config.alerts, sinks)
+    return _json(await raise_test_alert(service, shell_actor().name))
+
+
+async def list_alerts(kind: str | None, severity: str | None, limit: int) -> Any:
+    rows = await alert_rows.matching(kind, severity).order_by("-created_at", "-id").limit(limit)
+    deliveries = await alert_rows.deliveries_of(rows)
+    return [_json(AlertView.of(row, deliveries[row.id])) for row in rows]

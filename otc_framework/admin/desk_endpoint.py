@@ -39,6 +39,7 @@ from otc_framework.web.bodies import AmountText, AnswerModel, DecimalText
 
 log = logging.getLogger(__name__)
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 RETRY_AFTER_CAP_SECONDS = 5.0
 FLOWS: dict[Settlement, str] = {Settlement.D0: "D0D0", Settlement.D1: "D1D1", Settlement.D2: "D2D2"}
 
@@ -109,7 +110,7 @@ async def deliver(http: httpx.AsyncClient, desk: DeskConfig, body: dict[str, Any
     """POST ``body`` to the desk with retries (module docstring); never raises for the desk's
     or the network's failures, which come back as a ``failed`` delivery."""
     url = endpoint_url(desk)
-    headers = {"Idempotency-Key": idempotency_key}
+    headers = {IDEMPOTENCY_HEADER: idempotency_key}
     if desk.token is not None:
         headers["Authorization"] = f"Bearer {desk.token.get_secret_value()}"
     status: int | None = None

@@ -9,6 +9,7 @@ from otc_framework.admin import (
     spread_routes,
     stream_routes,
 )
+from otc_framework.alerts import routes as alert_routes
 
 BLUEPRINTS = (
     client_routes.bp,
@@ -17,5 +18,6 @@ BLUEPRINTS = (
     holiday_routes.bp,
     closing_routes.bp,
     audit_routes.bp,
+    alert_routes.bp,
     stream_routes.bp,
 )

@@ -55,4 +55,7 @@ CORE_CONTROLS: tuple[ControlDefinition, ...] = (
                       refers_to=ControlReference.CLIENTS),
     ControlDefinition("lp_feed_enable_24x7", B, False, "Keep polling 24/7 LPs off-hours"),
     ControlDefinition("lp_feed_nonco_usdt_enabled", B, False, "Poll Nonco USDT D0 in the LP feed"),
+    ControlDefinition("alert_large_trade_amount", D, Decimal("1000000"),
+                      "Alert operators of a trade of at least this amount, in stablecoin units (0 = never)",
+                      minimum=Decimal("0")),
 )

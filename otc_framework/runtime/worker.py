@@ -14,11 +14,14 @@ import httpx
 
 from otc_framework.admin.access import Backoffice
 from otc_framework.admin.feed import AdminFeed
+from otc_framework.alerts import dispatcher as alert_delivery
+from otc_framework.alerts.dispatcher import AlertDispatcher
+from otc_framework.alerts.service import AlertService
 from otc_framework.auth.tokens import TokenService
 from otc_framework.config import DeploymentConfig
 from otc_framework.controls import CORE_CONTROLS
 from otc_framework.plugins import PluginHost
-from otc_framework.ports import SpotSource
+from otc_framework.ports import AlertSink, SpotSource
 from otc_framework.pricing.pipeline import PricingPipeline
 from otc_framework.pricing.reference_price import SpotReference
 from otc_framework.pricing.stream import (
@@ -38,7 +41,7 @@ from otc_framework.storage.store import Store, open_store
 log = logging.getLogger(__name__)
 
 SPOT_LEASE = "loop:spot-poller"
-_SPOT_MAX_AGE_DEFAULT = next(c.default for c in CORE_CONTROLS if c.key == "spot_max_age_seconds")
+_SPOT_MAX_AGE_DEFAULT = next(int(str(c.default)) for c in CORE_CONTROLS if c.key == "spot_max_age_seconds")
 
 
 class Runtime:
@@ -66,6 +69,11 @@ class Runtime:
         self.price_ticker: PriceTicker | None = None
         self.price_loop: LeasedLoop | None = None
         self.price_fanout: PriceFanout | None = None
+        self.alert_sinks: list[AlertSink] = []
+        self.alert_fingerprints: dict[str, str] = {}
+        self.alerts: AlertService | None = None
+        self.alert_dispatcher: AlertDispatcher | None = None
+        self.alert_loop: LeasedLoop | None = None
 
     async def spot_max_age_seconds(self) -> int:
         """The live control; its default when the store or the database cannot say (the
@@ -75,7 +83,7 @@ class Runtime:
             reference, _ = await asyncio.wait_for(self.reference.current(), 1.0)
             return reference.controls.integer("spot_max_age_seconds")
         except Exception:
-            return int(_SPOT_MAX_AGE_DEFAULT)
+            return _SPOT_MAX_AGE_DEFAULT
 
     async def start(self) -> None:
         await open_database(self.config.database.url.get_secret_value())
@@ -92,17 +100,37 @@ class Runtime:
         self.pricing = PricingPipeline(SpotReference(self.spot_feed, self.config.pricing))
         self.feed = AdminFeed(self.store)
         self.feed.start()
+        self._start_alerts()
+        assert self.alerts is not None
         self.desk = TradingDesk(
-            self.store, self.pricing, self.config.rate_limits, self.plugins.hook.otc_closing_created, self.feed
+            self.store, self.pricing, self.config.rate_limits, self.plugins.hook.otc_closing_created, self.feed,
+            self.alerts,
         )
         self.backoffice = Backoffice(self.store, self.reference, self.feed, self.plugins.hook, self.control_definitions)
         await self._start_price_stream()
-        poller = SpotPoller(self.spot_sources, self.store, notify=self.plugins.hook.otc_spot_status_changed)
+        poller = SpotPoller(self.spot_sources, self.store, notify=self.plugins.hook.otc_spot_status_changed,
+                            alerts=self.alerts, critical=frozenset({self.config.pricing.spot_source}))
         interval = self.config.spot.poll_interval_seconds
         self.spot_loop = LeasedLoop(
             self.store, SPOT_LEASE, poller.poll_all, interval=interval, lease_ttl=max(5.0, 3 * interval)
         )
         self.spot_loop.start()
+
+    def _start_alerts(self) -> None:
+        """Every worker raises alerts; one process per deployment delivers them."""
+        assert self.store is not None and self.http is not None and self.feed is not None
+        found = self.plugins.alert_sinks(self.http)
+        self.alert_sinks = [sink for sink, _ in found]
+        self.alert_fingerprints = {sink.name: fingerprint for sink, fingerprint in found}
+        self.config.alerts.check_sinks(self.alert_fingerprints)
+        self.alerts = AlertService(self.store, self.feed, self.config.alerts, list(self.alert_fingerprints))
+        self.alert_dispatcher = AlertDispatcher(self.alert_sinks, self.store, self.config.alerts,
+                                                self.alert_fingerprints)
+        self.alert_loop = LeasedLoop(
+            self.store, alert_delivery.LEASE, self.alert_dispatcher.step,
+            interval=alert_delivery.INTERVAL_SECONDS, lease_ttl=alert_delivery.LEASE_TTL_SECONDS,
+        )
+        self.alert_loop.start()
 
     async def _start_price_stream(self) -> None:
         """Every worker fans ticks out to its sockets; one process per deployment computes them."""
@@ -125,10 +153,17 @@ class Runtime:
             await self.spot_loop.stop()
         if self.spot_feed is not None:
             await self.spot_feed.stop()
+        if self.alert_loop is not None:
+            await self.alert_loop.stop()
+        if self.alert_dispatcher is not None:
+            await self.alert_dispatcher.stop()
+        if self.alerts is not None:
+            await self.alerts.stop()
         if self.feed is not None:
             await self.feed.stop()
-        for source in self.spot_sources:
-            await source.aclose()
+        adapters: list[SpotSource | AlertSink] = [*self.spot_sources, *self.alert_sinks]
+        for adapter in adapters:
+            await adapter.aclose()
         if self.http is not None:
             await self.http.aclose()
         if self.store is not None:

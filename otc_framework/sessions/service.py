@@ -3,7 +3,8 @@
 ``quote`` prices a request, locks it in the store for its TTL and audits SESSION_CREATED.
 ``close`` takes the session atomically (``Store.take_owned``: exactly one caller wins,
 whatever the concurrency), writes the closing and its CLOSE_SUCCESS row in one statement,
-then sets the OID key. The database's unique ``session_id`` and ``oid`` columns are the last
+then sets the OID key; a trade of at least ``alert_large_trade_amount`` raises an alert in the
+background after the commit. The database's unique ``session_id`` and ``oid`` columns are the last
 word: if the store and the database ever disagree, no session trades twice.
 
 A failure after the take (the database unreachable, an OID clash) puts the session back for
@@ -24,6 +25,9 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from otc_framework.admin.feed import AdminFeed, EventType
+from otc_framework.alerts import kinds
+from otc_framework.alerts.service import AlertService
+from otc_framework.announce import announce
 from otc_framework.audit import AuditRow, record
 from otc_framework.auth.guard import Caller
 from otc_framework.auth.rate_limits import enforce
@@ -41,8 +45,8 @@ from otc_framework.errors import (
     SessionExpired,
     ValidationFailed,
 )
+from otc_framework.metrics import CLOSINGS_CREATED, database_error
 from otc_framework.pricing.pipeline import PricingPipeline, total_brl
-from otc_framework.runtime.announce import announce
 from otc_framework.sessions.session import QuoteSession, session_key
 from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, Settlement, Side
 from otc_framework.storage.store import Store, TakeOutcome
@@ -68,7 +72,8 @@ class CloseResult:
 
 class TradingDesk:
     def __init__(
-        self, store: Store, pipeline: PricingPipeline, limits: RateLimitsConfig, notify: Any, feed: AdminFeed
+        self, store: Store, pipeline: PricingPipeline, limits: RateLimitsConfig, notify: Any, feed: AdminFeed,
+        alerts: AlertService,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
@@ -76,6 +81,7 @@ class TradingDesk:
         # ``otc_closing_created`` of the plugin host; called after commit, never fails a trade.
         self.notify = notify
         self.feed = feed
+        self.alerts = alerts
 
     # -- quote ---------------------------------------------------------------------------
 
@@ -142,12 +148,13 @@ class TradingDesk:
         except IntegrityError:
             return await self._clash(caller, session, oid)
         except Exception:
+            database_error("closings.insert")
             await self._put_back(session)
             log.exception("closing could not be recorded", extra={"session_id": session_id})
             raise NotReady("the trade could not be recorded; the quote stays open until it expires, retry") from None
         answer = ClosingAnswer.of(closing)
         await self.store.set(oid_key(client_id, oid), answer.model_dump_json(by_alias=True), ttl=OID_TTL_SECONDS)
-        self._announce(closing)
+        self._announce(closing, caller.reference.controls.decimal("alert_large_trade_amount"))
         return CloseResult(answer, created=True)
 
     async def _clash(self, caller: Caller, session: QuoteSession, oid: str) -> CloseResult:
@@ -180,10 +187,18 @@ class TradingDesk:
                      client_id=caller.client.id, ip_address=caller.ip, detail={"code": problem.code})
         raise problem
 
-    def _announce(self, closing: ClosingRow) -> None:
+    def _announce(self, closing: ClosingRow, large_trade: Decimal) -> None:
+        CLOSINGS_CREATED.labels(currency=closing.currency, settlement=closing.settlement, source=closing.source).inc()
         view = closing_view(closing)
         announce(self.notify, closing=view)
         self.feed.emit(EventType.CLOSING_CREATED, view)
+        if large_trade > 0 and closing.amount >= large_trade:
+            self.alerts.raise_soon(
+                kinds.TRADE_LARGE, f"Large trade: {closing.amount.normalize():,f} {closing.currency} {closing.settlement}",
+                f"{closing.client_name} bought {closing.amount.normalize():,f} {closing.currency} {closing.settlement} at "
+                f"{closing.price} (R$ {closing.total_brl:,.2f}); closing {closing.id}, OID {closing.oid}.",
+                key=f"trade:{closing.id}",
+            )
 
 
 def _refusal(outcome: TakeOutcome) -> ProblemError:

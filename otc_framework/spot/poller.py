@@ -2,8 +2,9 @@
 
 Each poll's outcome is published to every worker's ``SpotFeed`` and kept in the store as the
 source's last state. A source that asks to back off (``VenueRateLimited``) is not called
-again before its time; operators hear of a source going bad and of its recovery through the
-``otc_spot_status_changed`` notification.
+again before its time. Operators hear of a source going bad and of its recovery once each, as
+an alert (critical for the source that prices quotes, a warning for the others; recovery is
+info), and plugins through the ``otc_spot_status_changed`` notification.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from otc_framework.alerts import kinds
 from otc_framework.errors import VenueError, VenueRateLimited
 from otc_framework.ports import SpotQuote, SpotSource
 from otc_framework.spot.codec import encode_event
 from otc_framework.spot.feed import CHANNEL, last_key
 from otc_framework.storage.store import Store
+
+if TYPE_CHECKING:
+    from otc_framework.alerts.service import AlertService
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +38,16 @@ class SpotPoller:
         store: Store,
         *,
         notify: Callable[..., Any] | None = None,
+        alerts: AlertService | None = None,
+        critical: frozenset[str] = frozenset(),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``critical`` names the sources whose failure stops quoting (the pricing source)."""
         self.sources = list(sources)
         self.store = store
         self.notify = notify
+        self.alerts = alerts
+        self.critical = critical
         self.clock = clock
         self._retry_at: dict[str, datetime] = {}
         self._healthy: dict[str, bool] = {}
@@ -85,5 +95,16 @@ class SpotPoller:
             log.info("spot source recovered", extra={"source": source})
         else:
             log.warning("spot source failing", extra={"source": source, "error": error})
+        if self.alerts is not None:
+            if healthy:
+                self.alerts.raise_soon(kinds.SPOT_RECOVERED, f"Spot source {source} recovered",
+                                       f"{source} answers again with fresh rates.", severity="info",
+                                       key=f"spot:{source}:recovered")
+            else:
+                impact = "Quotes are refused until it recovers." if source in self.critical else (
+                    "Quotes go on; closings record no rate from it meanwhile.")
+                self.alerts.raise_soon(kinds.SPOT_FAILING, f"Spot source {source} failing", f"{error}. {impact}",
+                                       severity="critical" if source in self.critical else "warning",
+                                       key=f"spot:{source}:failing")
         if self.notify is not None:
             self.notify(source=source, fresh=healthy, detail=error or "recovered")

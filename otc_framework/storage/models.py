@@ -1,4 +1,4 @@
-"""Tortoise models of the nine core tables (SPEC §15), app label ``models``.
+"""Tortoise models of the core tables (SPEC §15, and the alert queue of §13), app label ``models``.
 
 The schema itself is owned by the migrations in ``otc_framework.storage.migrations``; these
 classes are how the application reads and writes it. Money columns are ``DecimalField``
@@ -89,6 +89,15 @@ class ClosingStatus(StrEnum):
     PAID = "paid"
     SETTLED = "settled"
     CANCELLED = "cancelled"
+
+
+class AlertDeliveryStatus(StrEnum):
+    """Where one alert stands with one sink."""
+
+    QUEUED = "queued"  # not tried yet
+    RETRYING = "retrying"  # tried, failed, to be tried again at ``next_attempt_at``
+    SENT = "sent"
+    FAILED = "failed"  # given up: refused for good, the sink stopped, or out of attempts
 
 
 class HedgeStatus(StrEnum):
@@ -367,7 +376,48 @@ class SpotTick(Model):
         indexes = (("source", "instrument", "received_at"),)
 
 
+class AlertRecord(Model):
+    """An alert as raised (SPEC §13): kept so operators can list what went out, not audited."""
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=64, db_index=True)
+    severity = fields.CharField(max_length=16)
+    title = fields.CharField(max_length=200)
+    detail = fields.TextField()
+    dedup_key = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    deliveries: fields.ReverseRelation[AlertDelivery]
+
+    class Meta:
+        table = "alerts"
+
+
+class AlertDelivery(Model):
+    """One alert's delivery to one sink: the durable outbound queue the delivery loop drains."""
+
+    id = fields.BigIntField(primary_key=True)
+    alert: fields.ForeignKeyRelation[AlertRecord] = fields.ForeignKeyField(
+        "models.AlertRecord", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    alert_id: int
+    sink = fields.CharField(max_length=64)
+    status = fields.CharEnumField(AlertDeliveryStatus, max_length=16, default=AlertDeliveryStatus.QUEUED)
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
+    next_attempt_at = fields.DatetimeField(default=now)
+    sent_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "alert_deliveries"
+        unique_together = (("alert", "sink"),)
+        indexes = (("sink", "status", "alert"),)
+
+
 __all__ = [
+    "AlertDelivery",
+    "AlertDeliveryStatus",
+    "AlertRecord",
     "AppendOnlyError",
     "AuditLog",
     "AuditSource",

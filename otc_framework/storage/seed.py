@@ -108,7 +108,7 @@ async def seed_controls(
             raise ValueError(f"control {defn.key!r} is defined twice")
         defaults[defn.key] = defn.to_text(defn.default)
     control = _model(apps, "SystemControl")
-    have = set(await control.all(using_db=using_db).values_list("key", flat=True))
+    have = {str(key) for key in await control.all(using_db=using_db).values_list("key", flat=True)}
     missing = [control(key=key, value=text) for key, text in defaults.items() if key not in have]
     if missing:
         await control.bulk_create(missing, ignore_conflicts=True, using_db=using_db)

@@ -1,8 +1,9 @@
 """Liveness and readiness.
 
 ``/health/ready`` answers 200 when this worker can reach the database and the store: those
-are what a load balancer must route around. Spot sources are reported (fresh or not, age,
-last error) but do not make the worker unready: an outside feed's outage must be visible
+are what a load balancer must route around. Spot sources (fresh or not, age, last error) and
+alert sinks (active, or stopped after a permanent refusal) are reported but do not make the
+worker unready: an outside feed's outage must be visible
 without taking the admin API, which operators need most then, out of the load balancer.
 """
 
@@ -16,6 +17,7 @@ from pydantic.json_schema import SkipJsonSchema
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from otc_framework.alerts import sink_state
 from otc_framework.errors import NotReady, OtcError
 from otc_framework.storage.database import ping as ping_database
 from otc_framework.web.endpoint import endpoint
@@ -34,6 +36,10 @@ class Liveness(BaseModel):
     status: Literal["ok"]
 
 
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class Check(BaseModel):
     """One dependency's probe."""
 
@@ -42,7 +48,7 @@ class Check(BaseModel):
     error: str | SkipJsonSchema[None] = Field(
         default=None,
         description="Why the probe failed; absent when ok",
-        json_schema_extra=lambda schema: schema.pop("default", None),
+        json_schema_extra=_without_default,
     )
 
 
@@ -55,11 +61,20 @@ class SpotSourceReport(BaseModel):
     last_error: str | None = Field(alias="lastError")
 
 
+class AlertSinkReport(BaseModel):
+    """One alert sink: stopped once it refused for good (bad token, unknown chat or webhook)."""
+
+    state: Literal["active", "stopped", "unknown"] = Field(description="unknown when the store cannot say")
+    error: str | None = Field(description="Why it was stopped")
+    since: str | None = Field(description="When it was stopped")
+
+
 class Readiness(BaseModel):
     status: Literal["ready"]
     database: Check
     store: Check
     spot: dict[str, SpotSourceReport] = Field(description="By source name")
+    alerts: dict[str, AlertSinkReport] = Field(description="By sink name")
 
 
 @bp.get("/health")
@@ -85,7 +100,8 @@ async def _check(probe: Any) -> dict[str, Any]:
     responses={200: Readiness},
     errors=(NotReady,),
     description="503 NOT_READY when the database or the store is unreachable; that problem carries the same "
-    "database, store and spot members. Spot sources are reported but never make the worker unready.",
+    "database, store, spot and alerts members. Spot sources and alert sinks are reported but never make the "
+    "worker unready.",
     tags=("health",),
 )
 async def readiness(request: Request) -> HTTPResponse:
@@ -95,6 +111,7 @@ async def readiness(request: Request) -> HTTPResponse:
         "database": database,
         "store": store,
         "spot": runtime.spot_feed.report(await runtime.spot_max_age_seconds()),
+        "alerts": await sink_state.report(runtime.store, runtime.alert_fingerprints),
     }
     if database["ok"] and store["ok"]:
         return json({"status": "ready", **report})

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -301,6 +302,7 @@ def test_config_defaults_and_validation() -> None:
     assert config.timeout_seconds == 2.0
     assert config.unlisted_recheck_seconds == 600
     assert config.weight_ceiling == 5000
+    bad: dict[str, Any]
     for bad in (
         {"symbols": ["BTCBRL"]},
         {"symbols": ["USDTBRL", "USDTBRL"]},

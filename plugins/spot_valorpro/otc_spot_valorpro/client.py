@@ -107,8 +107,8 @@ class ValorProSpotSource(SpotSource):
         symbol = body.get(FIELD_SYMBOL)
         if symbol is not None and symbol != SYMBOL:
             raise VenueError(SOURCE_NAME, f"answered for symbol {symbol!r}, asked {SYMBOL}")
-        bid = _price(body, FIELD_BID, required=True)
-        ask = _price(body, FIELD_ASK, required=True)
+        bid = _required_price(body, FIELD_BID)
+        ask = _required_price(body, FIELD_ASK)
         if bid > ask:
             raise VenueError(SOURCE_NAME, f"crossed quote: bid {bid} > ask {ask}")
         return SpotQuote(
@@ -123,6 +123,12 @@ class ValorProSpotSource(SpotSource):
             venue_time=_timestamp(body.get(FIELD_TIMESTAMP)),
             received_at=received_at,
         )
+
+
+def _required_price(body: dict[str, Any], field: str) -> Decimal:
+    price = _price(body, field, required=True)
+    assert price is not None  # _price raises when a required field is missing
+    return price
 
 
 def _price(body: dict[str, Any], field: str, *, required: bool) -> Decimal | None:

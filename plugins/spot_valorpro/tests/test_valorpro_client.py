@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -32,12 +34,15 @@ def source(http: httpx.AsyncClient) -> ValorProSpotSource:
 
 
 @pytest.fixture
-def venue() -> respx.MockRouter:
+def venue() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_called=False) as router:
         yield router
 
 
-async def _error(source: ValorProSpotSource, kind: type[VenueError] = VenueError) -> VenueError:
+E = TypeVar("E", bound=VenueError)
+
+
+async def _error(source: ValorProSpotSource, kind: type[E]) -> E:
     with pytest.raises(kind) as caught:
         await source.fetch()
     assert TOKEN not in str(caught.value)
@@ -95,7 +100,7 @@ async def test_equal_bid_and_ask_is_a_valid_quote(source, venue) -> None:
 @pytest.mark.parametrize("status", [401, 403])
 async def test_rejected_token_is_unauthorized(source, venue, status: int) -> None:
     venue.get(QUOTE_URL).respond(status, json={"error": f"bad token {TOKEN}"})
-    error = await _error(source)
+    error = await _error(source, VenueError)
     assert "unauthorized" in error.message
     assert not isinstance(error, VenueRateLimited)
 
@@ -123,14 +128,14 @@ async def test_429_without_usable_retry_after_waits_five_seconds(source, venue, 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 async def test_server_errors_are_venue_errors(source, venue, status: int) -> None:
     venue.get(QUOTE_URL).respond(status)
-    error = await _error(source)
+    error = await _error(source, VenueError)
     assert str(status) in error.message
     assert not isinstance(error, VenueRateLimited)
 
 
 async def test_unexpected_status_is_a_venue_error(source, venue) -> None:
     venue.get(QUOTE_URL).respond(404)
-    await _error(source)
+    await _error(source, VenueError)
 
 
 @pytest.mark.parametrize(
@@ -144,7 +149,7 @@ async def test_unexpected_status_is_a_venue_error(source, venue) -> None:
 )
 async def test_transport_failures_are_venue_errors(source, venue, exc, expected: str) -> None:
     venue.get(QUOTE_URL).mock(side_effect=exc)
-    error = await _error(source)
+    error = await _error(source, VenueError)
     assert expected in error.message
 
 
@@ -180,7 +185,7 @@ async def test_timeout_is_passed_to_the_request(source, venue) -> None:
 )
 async def test_malformed_bodies_are_venue_errors(source, venue, content: bytes) -> None:
     venue.get(QUOTE_URL).respond(200, content=content)
-    await _error(source)
+    await _error(source, VenueError)
 
 
 async def test_token_is_not_in_the_config_repr() -> None:
@@ -193,11 +198,11 @@ def test_config_defaults_and_strictness() -> None:
     config = ValorProConfig(base_url=BASE_URL, token=TOKEN)
     assert config.timeout_seconds == 2.0
     with pytest.raises(ValueError):
-        ValorProConfig(base_url=BASE_URL, token=TOKEN, unknown=1)
+        ValorProConfig.model_validate({"base_url": BASE_URL, "token": TOKEN, "unknown": 1})
     with pytest.raises(ValueError):
-        ValorProConfig(base_url=BASE_URL)
+        ValorProConfig.model_validate({"base_url": BASE_URL})
     with pytest.raises(ValueError):
-        ValorProConfig(token=TOKEN)
+        ValorProConfig.model_validate({"token": TOKEN})
     with pytest.raises(ValueError):
         ValorProConfig(base_url=BASE_URL, token="")
 
