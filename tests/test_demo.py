@@ -89,3 +89,54 @@ def test_demo_serves_ready_with_both_spot_sources_fresh(demo) -> None:  # noqa: 
         json.loads(line)
     for key in [credentials["admin"]["apiKey"], *(c["apiKey"] for c in credentials["clients"])]:
         assert key not in logged
+
+
+def poll(check, what: str):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + 30  # a bound for a loaded machine, not a speed claim
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"never happened: {what}")
+
+
+def test_demo_fakes_every_outside_party(demo) -> None:  # noqa: ANN001
+    """A test alert reaches the fake Telegram and Discord; send-to-desk reaches the fake desk."""
+    url, data_dir, process, _ = demo
+    wait_ready(url, process)
+    credentials = json.loads((data_dir / "credentials.json").read_text())
+    venues = credentials["venues"]
+    assert set(venues) >= {"spot_valorpro", "spot_binance", "channel_telegram_alerts", "channel_discord", "desk"}
+    for base in venues.values():
+        assert httpx.get(f"{base}/_inbox", timeout=5).status_code == 200
+
+    def login(key: str) -> dict[str, str]:
+        token = httpx.post(f"{url}/v1/auth/login", json={"apiKey": key}).json()["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    admin = login(credentials["admin"]["apiKey"])
+    raised = httpx.post(f"{url}/v1/admin/alerts/test", headers=admin)
+    assert raised.status_code == 201, raised.text
+    for sink in ("channel_telegram_alerts", "channel_discord"):
+        poll(lambda sink=sink: httpx.get(f"{venues[sink]}/_inbox").json()["items"], f"{sink} got the alert")
+    listed = poll(lambda: _all_sent(url, admin), "listed as sent to both")
+    assert {d["sink"] for d in listed} == {"telegram", "discord"}
+
+    client = credentials["clients"][0]
+    session = httpx.post(f"{url}/v1/sessions", headers=login(client["apiKey"]),
+                         json={"currency": "USDT", "settlement": "D1", "amount": "250000"}).json()["sessionId"]
+    closing = httpx.post(f"{url}/v1/sessions/{session}/close", headers=login(client["apiKey"])).json()["closingId"]
+    client_id = httpx.get(f"{url}/v1/admin/clients", params={"search": client["name"]}, headers=admin).json()["items"][0]["id"]
+    httpx.patch(f"{url}/v1/admin/clients/{client_id}", headers=admin, json={"counterpartyId": "CP-9"})
+    for seen in ("pending", "funded"):
+        assert httpx.post(f"{url}/v1/admin/closings/{closing}/advance", headers=admin, json={"from": seen}).is_success
+    sent = httpx.post(f"{url}/v1/admin/closings/{closing}/send-to-desk", headers=admin, json={"from": "paid"})
+    assert sent.status_code == 200 and sent.json()["desk"]["outcome"] == "accepted", sent.text
+    [booked] = httpx.get(f"{venues['desk']}/_inbox").json()["items"]
+    assert booked["idempotencyKey"] == closing and booked["body"]["flow"] == "D1D1"
+    assert booked["body"]["trade"]["closingId"] == closing and booked["body"]["counterparty"] == "CP-9"
+
+
+def _all_sent(url: str, admin: dict[str, str]) -> list[dict] | None:
+    deliveries = httpx.get(f"{url}/v1/admin/alerts?kind=test", headers=admin).json()["items"][0]["deliveries"]
+    return deliveries if {d["status"] for d in deliveries} == {"sent"} else None

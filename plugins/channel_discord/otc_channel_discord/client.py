@@ -17,7 +17,6 @@ Discord's ``message`` and ``code`` only.
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +26,7 @@ import httpx
 from otc_channel_discord.config import DiscordConfig
 from otc_framework.errors import VenueError, VenueRateLimited, VenueRefused
 from otc_framework.ports import Alert, AlertSink
+from otc_framework.venue_answers import CUT_MARK, one_line, wait_seconds
 
 VENUE = "discord"
 WEBHOOK_PATH = "/api/webhooks/{webhook_id}/{token}"
@@ -48,7 +48,6 @@ DEFAULT_RETRY_AFTER_SECONDS = 1.0
 NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 COLOURS = {"info": 0x3498DB, "warning": 0xF1C40F, "critical": 0xE74C3C}
 UNKNOWN_WEBHOOK_CODE = 10015
-CUT_MARK = "…"
 # Discord's message is quoted in errors, shortened: it is for a person reading health.
 MAX_REASON_CHARS = 200
 
@@ -200,30 +199,14 @@ def _raise_unless_sent(response: httpx.Response) -> None:
 
 
 def _reason(body: dict[str, Any]) -> str:
-    message = body.get(FIELD_MESSAGE)
-    if not isinstance(message, str) or not message.strip():
+    text = one_line(body.get(FIELD_MESSAGE), MAX_REASON_CHARS)
+    if not text:
         return ""
-    text = " ".join(message.split())
-    if len(text) > MAX_REASON_CHARS:
-        text = text[: MAX_REASON_CHARS - len(CUT_MARK)] + CUT_MARK
     code = body.get(FIELD_CODE)
     return f": {text} (code {code})" if isinstance(code, int) and code else f": {text}"
 
 
 def _retry_after(response: httpx.Response, body: dict[str, Any]) -> float:
     """The body's ``retry_after`` (float seconds), else ``Retry-After``, else the default."""
-    for raw in (body.get(FIELD_RETRY_AFTER), response.headers.get("Retry-After")):
-        seconds = _positive_seconds(raw)
-        if seconds is not None:
-            return seconds
-    return DEFAULT_RETRY_AFTER_SECONDS
-
-
-def _positive_seconds(raw: Any) -> float | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds > 0 else None
+    return wait_seconds(body.get(FIELD_RETRY_AFTER), response.headers.get("Retry-After"),
+                        default=DEFAULT_RETRY_AFTER_SECONDS)

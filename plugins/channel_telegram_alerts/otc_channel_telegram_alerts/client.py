@@ -16,7 +16,6 @@ The token is part of the URL, so no error message here is ever built from an htt
 from __future__ import annotations
 
 import logging
-import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ import httpx
 from otc_channel_telegram_alerts.config import TelegramAlertsConfig
 from otc_framework.errors import VenueError, VenueRateLimited, VenueRefused
 from otc_framework.ports import SEVERITIES, Alert, AlertSink, Severity
+from otc_framework.venue_answers import CUT_MARK, one_line, wait_seconds
 
 VENUE = "telegram"
 SEND_MESSAGE_PATH = "/bot{token}/sendMessage"
@@ -41,7 +41,6 @@ DEFAULT_RETRY_AFTER_SECONDS = 1.0
 MIGRATION_RETRIES = 1
 # With parse_mode HTML only these three must be escaped (Bot API "HTML style").
 HTML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-CUT_MARK = "…"
 MAX_TITLE_CHARS = 256
 MAX_KIND_CHARS = 128
 # Telegram's description is quoted in errors, shortened: it is for a person reading health.
@@ -197,30 +196,12 @@ def _raise_unless_sent(response: httpx.Response, body: dict[str, Any] | None) ->
 
 
 def _description(body: dict[str, Any] | None) -> str:
-    description = (body or {}).get(FIELD_DESCRIPTION)
-    if not isinstance(description, str) or not description.strip():
-        return ""
-    text = " ".join(description.split())
-    if len(text) > MAX_DESCRIPTION_CHARS:
-        text = text[: MAX_DESCRIPTION_CHARS - len(CUT_MARK)] + CUT_MARK
-    return f": {text}"
+    text = one_line((body or {}).get(FIELD_DESCRIPTION), MAX_DESCRIPTION_CHARS)
+    return f": {text}" if text else ""
 
 
 def _retry_after(response: httpx.Response, body: dict[str, Any] | None) -> float:
     """``parameters.retry_after``, else the ``Retry-After`` header, else the default."""
-    for raw in (_parameter(body, FIELD_RETRY_AFTER), response.headers.get("Retry-After")):
-        seconds = _positive_seconds(raw)
-        if seconds is not None:
-            return seconds
-    return DEFAULT_RETRY_AFTER_SECONDS
-
-
-def _positive_seconds(raw: Any) -> float | None:
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds > 0 else None
+    return wait_seconds(_parameter(body, FIELD_RETRY_AFTER), response.headers.get("Retry-After"),
+                        default=DEFAULT_RETRY_AFTER_SECONDS)
 
