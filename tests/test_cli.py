@@ -25,6 +25,9 @@ PROD_ENV = {
     "OTC_JWT_SECRET": SECRET,
     "VALORPRO_BASE_URL": "https://valorpro.invalid",
     "VALORPRO_TOKEN": "vp-token-123456",
+    "OTC_TELEGRAM_BOT_TOKEN": "123456:telegram-token-abcdef",
+    "OTC_TELEGRAM_CHAT_ID": "-1001234567890",
+    "OTC_DISCORD_WEBHOOK_URL": "https://discord.com/api/webhooks/123/discord-token-abcdef",
 }
 
 
@@ -54,9 +57,13 @@ def test_config_check_masks_every_secret() -> None:
     result = otc("config", "check", str(PRODUCTION), env=PROD_ENV)
     assert result.returncode == 0, result.stderr
     resolved = json.loads(result.stdout)
-    assert resolved["plugins"]["enabled"] == ["spot_valorpro", "spot_binance"]
+    assert resolved["plugins"]["enabled"] == ["spot_valorpro", "spot_binance", "channel_telegram_alerts",
+                                              "channel_discord"]
     assert resolved["plugins"]["spot_valorpro"]["token"] == "**********"
-    for secret in ("dbpass-123", "redispass-123", SECRET, "vp-token-123456"):
+    assert resolved["plugins"]["channel_telegram_alerts"]["bot_token"] == "**********"
+    assert resolved["plugins"]["channel_discord"]["webhook_url"] == "**********"
+    for secret in ("dbpass-123", "redispass-123", SECRET, "vp-token-123456", "telegram-token-abcdef",
+                   "discord-token-abcdef"):
         assert secret not in result.stdout
 
 
