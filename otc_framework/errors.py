@@ -27,8 +27,11 @@
     └── VenueError                    an outside venue failed (adapters raise these, never
         │                             httpx/websockets errors); worth trying again later
         ├── VenueRateLimited          the venue asked us to wait: carries retry_after
-        └── VenueRefused              the venue refused for good (bad credentials, unknown
-                                      chat or webhook): trying again cannot help
+        ├── VenueRefused              the venue refused for good (bad credentials, unknown
+        │                             chat or webhook, an expired quote): trying again cannot help
+        ├── VenueUnknownOutcome       a request was sent and no answer came: it may or may not
+        │                             have happened; ask the venue (lookup_order), never resend
+        └── VenuePartialFill          an order in chunks failed part-way: carries what filled
 """
 
 from __future__ import annotations
@@ -170,3 +173,25 @@ class VenueRateLimited(VenueError):
 class VenueRefused(VenueError):
     """The venue refused the request permanently (bad credentials, an unknown chat or
     webhook, a request it will never accept): the caller stops rather than retry."""
+
+
+class VenueUnknownOutcome(VenueError):
+    """A request reached (or may have reached) the venue and its answer never came: a timeout
+    after sending, or the connection lost with the request in flight. Whether it happened is
+    unknown; the caller asks the venue (``LiquidityProvider.lookup_order``) and never sends it
+    again blind. ``client_order_id`` names the order to ask about, when there is one."""
+
+    def __init__(self, venue: str, message: str, client_order_id: str | None = None) -> None:
+        super().__init__(venue, message)
+        self.client_order_id = client_order_id
+
+
+class VenuePartialFill(VenueError):
+    """An order executed in chunks failed part-way. ``filled`` is what did execute (an
+    ``otc_framework.ports.LpFill`` aggregating the chunks that filled), so nothing filled is
+    forgotten; ``cause`` is the failure that stopped it."""
+
+    def __init__(self, venue: str, message: str, filled: object, cause: VenueError) -> None:
+        super().__init__(venue, message)
+        self.filled = filled
+        self.cause = cause

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Literal
 
 Currency = Literal["USDT", "USDC"]
@@ -100,7 +101,12 @@ class LpQuote:
 
 @dataclass(frozen=True, slots=True)
 class LpFill:
-    """What the LP executed for a quote: one or more chunks, aggregated."""
+    """What the LP executed for an order: one or more chunks, aggregated.
+
+    ``price`` is the volume-weighted average of the chunks' prices (full precision; round only
+    for display); ``execution_ids`` are the venue's ids of each execution, so a fill reported
+    twice (a replay after a reconnect) is counted once.
+    """
 
     provider: str
     quote_id: str
@@ -109,10 +115,35 @@ class LpFill:
     chunks: int
     filled_at: datetime
     venue_data: Mapping[str, Any] = field(default_factory=dict)
+    execution_ids: tuple[str, ...] = ()
+
+
+class OrderState(StrEnum):
+    """What a venue says of an order the desk sent (``lookup_order``)."""
+
+    FILLED = "filled"  # executed: the lookup carries the fill
+    PENDING = "pending"  # the venue has it and has not finished it
+    REJECTED = "rejected"  # the venue has it and refused it: nothing executed
+    NOT_FOUND = "not_found"  # the venue never received it: nothing executed
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLookup:
+    state: OrderState
+    fill: LpFill | None = None
+    detail: str | None = None
 
 
 class LiquidityProvider(ABC):
-    """A venue where the desk hedges (SPEC §10)."""
+    """A venue where the desk hedges (SPEC §10).
+
+    ``name`` is the provider's short name (``nonco``, ``horizon``) as closings record it
+    (``lp:<name>``). ``trades_24x7`` says whether it quotes off-hours. Every method raises the
+    core's ``VenueError`` family, never a transport exception: ``VenueRateLimited``,
+    ``VenueRefused`` (bad credentials, an expired or unknown quote), ``VenueUnknownOutcome``
+    (sent, no answer: ask ``lookup_order``), ``VenuePartialFill`` (chunks failed part-way),
+    or ``VenueError`` for anything else worth trying again.
+    """
 
     name: str
     trades_24x7: bool = False
@@ -128,8 +159,19 @@ class LiquidityProvider(ABC):
         """A tradable quote with its validity."""
 
     @abstractmethod
-    async def execute_quote(self, quote: LpQuote) -> LpFill:
-        """Execute a quote obtained from ``request_quote``."""
+    async def execute_quote(self, quote: LpQuote, client_order_id: str) -> LpFill:
+        """Execute a quote obtained from ``request_quote``.
+
+        ``client_order_id`` is the desk's id for the order (derived from the hedge, stored
+        before this call): the venue's ``ClOrdID`` or idempotency key, so the same order is
+        never executed twice and ``lookup_order`` can find it. An expired quote is
+        ``VenueRefused``; no answer after sending is ``VenueUnknownOutcome``.
+        """
+
+    @abstractmethod
+    async def lookup_order(self, client_order_id: str) -> OrderLookup:
+        """What the venue knows of an order sent with ``execute_quote``: the truth after an
+        unknown outcome (filled with its fill, pending, rejected, or never received)."""
 
     async def aclose(self) -> None:
         """Close connections the adapter opened itself."""
