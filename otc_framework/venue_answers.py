@@ -1,10 +1,15 @@
-"""Reading a venue's answer the same way in every adapter: how long it asks us to wait, and
-its own words about a failure, made safe to show on one line."""
+"""Talking HTTP to a venue the same way in every adapter: one request whose transport
+failures become the core's errors, how long the venue asks us to wait, and its own words
+about a failure, made safe to show on one line."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+import httpx
+
+from otc_framework.errors import VenueError
 
 CUT_MARK = "…"
 
@@ -31,3 +36,15 @@ def one_line(text: Any, limit: int) -> str:
         return ""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - len(CUT_MARK)] + CUT_MARK
+
+
+async def send(http: httpx.AsyncClient, venue: str, method: str, url: str | httpx.URL, *, timeout: float,
+               **kwargs: Any) -> httpx.Response:
+    """One request; a timeout or transport failure is a ``VenueError`` naming only its kind,
+    since httpx's text can echo the URL, and a URL can carry a token."""
+    try:
+        return await http.request(method, url, timeout=timeout, **kwargs)
+    except httpx.TimeoutException:
+        raise VenueError(venue, f"timed out after {timeout:g} s") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise VenueError(venue, f"request failed ({type(exc).__name__})") from None

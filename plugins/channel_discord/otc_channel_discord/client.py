@@ -26,7 +26,7 @@ import httpx
 from otc_channel_discord.config import DiscordConfig
 from otc_framework.errors import VenueError, VenueRateLimited, VenueRefused
 from otc_framework.ports import Alert, AlertSink
-from otc_framework.venue_answers import CUT_MARK, one_line, wait_seconds
+from otc_framework.venue_answers import CUT_MARK, one_line, send, wait_seconds
 
 VENUE = "discord"
 WEBHOOK_PATH = "/api/webhooks/{webhook_id}/{token}"
@@ -163,13 +163,7 @@ class DiscordAlertSink(AlertSink):
         _raise_unless_sent(await self._post(payload))
 
     async def _post(self, payload: dict[str, Any]) -> httpx.Response:
-        try:
-            return await self._http.post(self._url, json=payload, timeout=self._timeout)
-        except httpx.TimeoutException:
-            raise VenueError(VENUE, f"timed out after {self._timeout:g} s") from None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # Only the class name: the exception's text can echo the URL, token included.
-            raise VenueError(VENUE, f"request failed ({type(exc).__name__})") from None
+        return await send(self._http, VENUE, "POST", self._url, json=payload, timeout=self._timeout)
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

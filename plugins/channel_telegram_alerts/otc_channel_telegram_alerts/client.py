@@ -24,7 +24,7 @@ import httpx
 from otc_channel_telegram_alerts.config import TelegramAlertsConfig
 from otc_framework.errors import VenueError, VenueRateLimited, VenueRefused
 from otc_framework.ports import SEVERITIES, Alert, AlertSink, Severity
-from otc_framework.venue_answers import CUT_MARK, one_line, wait_seconds
+from otc_framework.venue_answers import CUT_MARK, one_line, send, wait_seconds
 
 VENUE = "telegram"
 SEND_MESSAGE_PATH = "/bot{token}/sendMessage"
@@ -141,13 +141,7 @@ class TelegramAlertSink(AlertSink):
         return payload
 
     async def _post(self, payload: dict[str, Any]) -> httpx.Response:
-        try:
-            return await self._http.post(self._url, json=payload, timeout=self._timeout)
-        except httpx.TimeoutException:
-            raise VenueError(VENUE, f"timed out after {self._timeout:g} s") from None
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            # Only the class name: the exception's text can echo the URL, token included.
-            raise VenueError(VENUE, f"request failed ({type(exc).__name__})") from None
+        return await send(self._http, VENUE, "POST", self._url, json=payload, timeout=self._timeout)
 
     def _adopt(self, chat_id: int) -> None:
         log.warning(
