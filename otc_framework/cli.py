@@ -87,8 +87,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _operate(args: argparse.Namespace, task: Callable[[Any], Awaitable[Any]]) -> int:
-    """Run an operator task against the deployment's database and store; print its JSON."""
+def _operate(
+    args: argparse.Namespace, task: Callable[[Any], Awaitable[Any]], failed: Callable[[Any], bool] | None = None
+) -> int:
+    """Run an operator task against the deployment's database and store; print its JSON.
+    Exit 1 when ``failed`` says the answer reports a problem (a check that found some)."""
     from otc_framework.runtime.backoffice import open_backoffice
 
     config = load_config(_config_path(args))
@@ -97,8 +100,9 @@ def _operate(args: argparse.Namespace, task: Callable[[Any], Awaitable[Any]]) ->
         async with open_backoffice(config) as office:
             return await task(office)
 
-    _print_json(asyncio.run(run()))
-    return 0
+    answer = asyncio.run(run())
+    _print_json(answer)
+    return 1 if failed is not None and failed(answer) else 0
 
 
 def cmd_client_list(args: argparse.Namespace) -> int:
@@ -154,6 +158,23 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
     from otc_framework.admin import commands
 
     return _operate(args, lambda office: commands.list_alerts(args.kind, args.severity, args.limit))
+
+
+def cmd_closings_verify(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    return _operate(args, lambda office: commands.verify_prices(args.since), lambda answer: bool(answer["mismatches"]))
+
+
+def _time_bound(text: str) -> Any:
+    """``--since``: a date (its midnight in America/Sao_Paulo) or a date-time with offset,
+    read exactly as the admin API's ``since`` filters are."""
+    from otc_framework.admin.audit_schemas import _instant
+
+    try:
+        return _instant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -244,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--severity", choices=["info", "warning", "critical"])
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=cmd_alerts_list)
+
+    closings = sub.add_parser("closings", help="trades").add_subparsers(dest="closings_command", required=True)
+    p = with_config(closings.add_parser(
+        "verify", help="replay every closing's price and total from its snapshot (JSON); exit 1 on any mismatch"))
+    p.add_argument("--since", type=_time_bound, help="closings created from then: YYYY-MM-DD or a date-time with offset")
+    p.set_defaults(func=cmd_closings_verify)
 
     p = with_config(sub.add_parser("plugins", help="list installed plugins and which are enabled"))
     p.set_defaults(func=cmd_plugins)

@@ -8,6 +8,7 @@ shell, recorded as such (the API records the admin client's name and IP instead)
 from __future__ import annotations
 
 import getpass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +22,7 @@ from otc_framework.alerts import repository as alert_rows
 from otc_framework.alerts.routes import raise_test_alert
 from otc_framework.alerts.schemas import AlertView
 from otc_framework.alerts.service import AlertService
+from otc_framework.closings.verify import verify_closings
 from otc_framework.config import DeploymentConfig
 from otc_framework.controls import service as controls
 from otc_framework.errors import NotFound
@@ -100,3 +102,8 @@ async def list_alerts(kind: str | None, severity: str | None, limit: int) -> Any
     rows = await alert_rows.matching(kind, severity).order_by("-created_at", "-id").limit(limit)
     deliveries = await alert_rows.deliveries_of(rows)
     return [_json(AlertView.of(row, deliveries[row.id])) for row in rows]
+
+
+async def verify_prices(since: datetime | None) -> Any:
+    """Replay every closing's price and total from its snapshot (``otc closings verify``)."""
+    return (await verify_closings(since)).as_json()

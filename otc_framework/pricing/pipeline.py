@@ -32,6 +32,25 @@ def total_brl(amount: Decimal, price: Decimal) -> Decimal:
     return (amount * price).quantize(TOTAL_STEP, rounding=ROUND_HALF_UP)
 
 
+def client_price(
+    reference: Decimal,
+    lp_spread_pct: Decimal | None,
+    tier_spread_pct: Decimal | None,
+    spread_adjustment: Decimal,
+    validity_adder: Decimal,
+) -> Decimal:
+    """The one price formula, from exactly what a closing snapshots: the quote path prices
+    with it and ``otc closings verify`` replays with it, so the two cannot drift apart.
+
+    ``reference`` has the USDC ratio applied already (``ReferencePrice.price``, recorded as
+    ``reference_price``). The LP spread, when there is one, replaces the tier spread. Nothing
+    is rounded before the final half-up to 4 places."""
+    spread = lp_spread_pct if lp_spread_pct is not None else tier_spread_pct
+    if spread is None:
+        raise ValueError("no spread to price with: neither an LP spread nor a tier spread")
+    return round_price(reference * (1 + (spread + spread_adjustment + validity_adder) / HUNDRED))
+
+
 @dataclass(frozen=True, slots=True)
 class PricedQuote:
     tier: Tier
@@ -67,10 +86,8 @@ class PricingPipeline:
         else:
             raise ValidationFailed("validitySeconds: must be 5 or 10", field="validitySeconds")
         tier_spread = None if reference.lp_spread_pct is not None else data.spreads.spread(tier, currency, settlement)
-        spread = reference.lp_spread_pct if tier_spread is None else tier_spread
-        assert spread is not None
         adjustment = controls.decimal("spread_adjustment")
-        price = round_price(reference.price * (1 + (spread + adjustment + adder) / HUNDRED))
+        price = client_price(reference.price, reference.lp_spread_pct, tier_spread, adjustment, adder)
         return PricedQuote(tier, currency, settlement, price, reference, tier_spread, adjustment, adder, ttl)
 
     def grid(self, tier: Tier, data: Reference, now: datetime) -> list[PricedQuote]:
