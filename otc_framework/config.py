@@ -91,6 +91,16 @@ class SpotConfig(_Section):
     poll_interval_seconds: float = Field(1.0, gt=0, le=60)
 
 
+class LpFeedConfig(_Section):
+    """How the LP feed keeps its ticks in ``spot_ticks`` (SPEC §10). Ticks are written in
+    batches: once ``batch_size`` are buffered, or when the oldest has waited ``flush_seconds``.
+    Rows older than ``retention_days`` are deleted, at most once an hour."""
+
+    retention_days: int = Field(30, ge=1, le=3650)
+    batch_size: int = Field(100, ge=1, le=10_000)
+    flush_seconds: float = Field(10.0, gt=0, le=3600)
+
+
 class PricingConfig(_Section):
     """Which spot source prices quotes (SPEC §4 spot mode), and which one is snapshotted as
     the second reference (``binanceAtQuote``); names are spot sources' names."""
@@ -200,6 +210,7 @@ class DeploymentConfig(_Section):
     auth: AuthConfig = Field(default_factory=AuthConfig)
     market_hours: MarketHoursConfig = Field(default_factory=MarketHoursConfig)
     spot: SpotConfig = Field(default_factory=SpotConfig)
+    lp_feed: LpFeedConfig = Field(default_factory=LpFeedConfig)
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     desk: DeskConfig = Field(default_factory=DeskConfig)

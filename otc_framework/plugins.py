@@ -26,7 +26,7 @@ from otc_framework import hookspecs
 from otc_framework.config import DeploymentConfig, first_error_line, resolve_env
 from otc_framework.controls import CORE_CONTROLS, ControlDefinition
 from otc_framework.errors import ConfigError
-from otc_framework.ports import AlertSink
+from otc_framework.ports import AlertSink, LiquidityProvider
 
 ENTRY_POINT_GROUP = "otc_framework"
 HOOK_PREFIX = "otc_"
@@ -132,6 +132,9 @@ class PluginHost:
 
     def spot_sources(self, http: Any) -> list[Any]:
         return self._unique("spot source", self.collect("otc_spot_sources", http=http))
+
+    def liquidity_providers(self, http: Any) -> list[LiquidityProvider]:
+        return self._unique("liquidity provider", self.collect("otc_liquidity_providers", http=http))
 
     def alert_sinks(self, http: Any) -> list[tuple[AlertSink, str]]:
         """Every enabled alert sink, each with the fingerprint of its plugin's configuration

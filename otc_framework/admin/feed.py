@@ -43,6 +43,7 @@ class EventType:
     LP_SPREAD_CHANGED = "lp_spread.changed"
     HOLIDAYS_CHANGED = "holidays.changed"
     ALERT_RAISED = "alert.raised"
+    LP_TICK = "lp.tick"
 
 
 def event_message(kind: str, data: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from otc_framework.admin import (
     stream_routes,
 )
 from otc_framework.alerts import routes as alert_routes
+from otc_framework.liquidity import routes as lp_routes
 
 BLUEPRINTS = (
     client_routes.bp,
@@ -19,5 +20,6 @@ BLUEPRINTS = (
     closing_routes.bp,
     audit_routes.bp,
     alert_routes.bp,
+    lp_routes.bp,
     stream_routes.bp,
 )

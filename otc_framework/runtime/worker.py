@@ -20,8 +20,10 @@ from otc_framework.alerts.service import AlertService
 from otc_framework.auth.tokens import TokenService
 from otc_framework.config import DeploymentConfig
 from otc_framework.controls import CORE_CONTROLS
+from otc_framework.liquidity import LpFeed, LpPoller
+from otc_framework.liquidity import poller as lp_polling
 from otc_framework.plugins import PluginHost
-from otc_framework.ports import AlertSink, SpotSource
+from otc_framework.ports import AlertSink, LiquidityProvider, SpotSource
 from otc_framework.pricing.pipeline import PricingPipeline
 from otc_framework.pricing.reference_price import SpotReference
 from otc_framework.pricing.stream import (
@@ -53,6 +55,10 @@ class Runtime:
         self.spot_sources: list[SpotSource] = []
         self.spot_feed: SpotFeed | None = None
         self.spot_loop: LeasedLoop | None = None
+        self.liquidity_providers: list[LiquidityProvider] = []
+        self.lp_feed: LpFeed | None = None
+        self.lp_poller: LpPoller | None = None
+        self.lp_loop: LeasedLoop | None = None
         self.controls = plugins.controls()
         self.control_definitions = {d.key: d for d in self.controls}
         secret = config.auth.jwt_secret
@@ -115,6 +121,22 @@ class Runtime:
             self.store, SPOT_LEASE, poller.poll_all, interval=interval, lease_ttl=max(5.0, 3 * interval)
         )
         self.spot_loop.start()
+        await self._start_lp_feed()
+
+    async def _start_lp_feed(self) -> None:
+        """Every worker keeps the latest LP prices; one process per deployment polls them."""
+        assert self.store is not None and self.http is not None
+        assert self.reference is not None and self.feed is not None
+        self.liquidity_providers = self.plugins.liquidity_providers(self.http)
+        self.lp_feed = LpFeed(self.store, [p.name for p in self.liquidity_providers])
+        await self.lp_feed.start()
+        self.lp_poller = LpPoller(self.liquidity_providers, self.store, self.reference, self.feed,
+                                  self.config.lp_feed)
+        self.lp_loop = LeasedLoop(
+            self.store, lp_polling.LEASE, self.lp_poller.step,
+            interval=lp_polling.TURN_SECONDS, lease_ttl=lp_polling.LEASE_TTL_SECONDS,
+        )
+        self.lp_loop.start()
 
     def _start_alerts(self) -> None:
         """Every worker raises alerts; one process per deployment delivers them."""
@@ -153,6 +175,12 @@ class Runtime:
             await self.spot_loop.stop()
         if self.spot_feed is not None:
             await self.spot_feed.stop()
+        if self.lp_loop is not None:
+            await self.lp_loop.stop()
+        if self.lp_poller is not None:
+            await self.lp_poller.ticks.flush()  # what this process buffered, before the database closes
+        if self.lp_feed is not None:
+            await self.lp_feed.stop()
         if self.alert_loop is not None:
             await self.alert_loop.stop()
         if self.alert_dispatcher is not None:
@@ -161,7 +189,8 @@ class Runtime:
             await self.alerts.stop()
         if self.feed is not None:
             await self.feed.stop()
-        adapters: list[SpotSource | AlertSink] = [*self.spot_sources, *self.alert_sinks]
+        adapters: list[SpotSource | AlertSink | LiquidityProvider] = [
+            *self.spot_sources, *self.liquidity_providers, *self.alert_sinks]
         for adapter in adapters:
             await adapter.aclose()
         if self.http is not None:

@@ -8,18 +8,16 @@ current state instead of waiting for the next poll.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from otc_framework.errors import StoreError
 from otc_framework.ports import SpotQuote
 from otc_framework.spot.codec import decode_event
 from otc_framework.storage.store import Store
-from otc_framework.tasks import cancel_and_wait
+from otc_framework.storage.store.follow import ChannelFollower
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +35,11 @@ class SourceStatus:
     last_polled_at: datetime | None = None
 
 
-class SpotFeed:
+class SpotFeed(ChannelFollower):
     def __init__(self, store: Store, sources: Iterable[str]) -> None:
-        self.store = store
+        sources = list(sources)
+        super().__init__(store, CHANNEL, [last_key(name) for name in sources])
         self.status: dict[str, SourceStatus] = {name: SourceStatus() for name in sources}
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        subscription = await self._subscribe()
-        self._task = asyncio.create_task(self._follow(subscription), name="spot-feed")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-            self._task = None
 
     def apply(self, message: str) -> None:
         source, quotes, error, at = decode_event(message)
@@ -90,32 +79,3 @@ class SpotFeed:
                 "lastError": status.last_error,
             }
         return report
-
-    async def _subscribe(self) -> Any:
-        # Subscribe before reading the last state, so nothing published in between is lost.
-        subscription = await self.store.subscribe(CHANNEL)
-        for source in self.status:
-            message = await self.store.get(last_key(source))
-            if message is not None:
-                self.apply(message)
-        return subscription
-
-    async def _follow(self, subscription: Any) -> None:
-        while True:
-            try:
-                async for message in subscription:
-                    self.apply(message)
-            except StoreError as exc:
-                log.warning("spot feed lost its subscription", extra={"error": str(exc)})
-            finally:
-                await subscription.close()
-            subscription = await self._resubscribe()
-
-    async def _resubscribe(self) -> Any:
-        # The store dropped us (overflow, reconnect): back off, then catch up and follow again.
-        while True:
-            await asyncio.sleep(1)
-            try:
-                return await self._subscribe()
-            except StoreError as exc:
-                log.warning("spot feed cannot resubscribe", extra={"error": str(exc)})

@@ -1,9 +1,9 @@
 """Liveness and readiness.
 
 ``/health/ready`` answers 200 when this worker can reach the database and the store: those
-are what a load balancer must route around. Spot sources (fresh or not, age, last error) and
-alert sinks (active, or stopped after a permanent refusal) are reported but do not make the
-worker unready: an outside feed's outage must be visible
+are what a load balancer must route around. Spot sources and liquidity providers (fresh or
+not, age, last error) and alert sinks (active, or stopped after a permanent refusal) are
+reported but do not make the worker unready: an outside feed's outage must be visible
 without taking the admin API, which operators need most then, out of the load balancer.
 """
 
@@ -61,6 +61,15 @@ class SpotSourceReport(BaseModel):
     last_error: str | None = Field(alias="lastError")
 
 
+class LpProviderReport(BaseModel):
+    """One liquidity provider of the LP feed: reported for operators, never a reason to be unready."""
+
+    fresh: bool = Field(description="Its newest price is at most 10 s old and its last poll had no error")
+    age_seconds: float | None = Field(alias="ageSeconds", description="Age of its newest price; null before the first")
+    prices: dict[str, float] = Field(description="Age in seconds of each price, by instrument (e.g. USDC/BRL D1)")
+    last_error: str | None = Field(alias="lastError")
+
+
 class AlertSinkReport(BaseModel):
     """One alert sink: stopped once it refused for good (bad token, unknown chat or webhook)."""
 
@@ -74,6 +83,7 @@ class Readiness(BaseModel):
     database: Check
     store: Check
     spot: dict[str, SpotSourceReport] = Field(description="By source name")
+    lp: dict[str, LpProviderReport] = Field(description="By liquidity provider name")
     alerts: dict[str, AlertSinkReport] = Field(description="By sink name")
 
 
@@ -100,8 +110,8 @@ async def _check(probe: Any) -> dict[str, Any]:
     responses={200: Readiness},
     errors=(NotReady,),
     description="503 NOT_READY when the database or the store is unreachable; that problem carries the same "
-    "database, store, spot and alerts members. Spot sources and alert sinks are reported but never make the "
-    "worker unready.",
+    "database, store, spot, lp and alerts members. Spot sources, liquidity providers and alert sinks are "
+    "reported but never make the worker unready.",
     tags=("health",),
 )
 async def readiness(request: Request) -> HTTPResponse:
@@ -111,6 +121,7 @@ async def readiness(request: Request) -> HTTPResponse:
         "database": database,
         "store": store,
         "spot": runtime.spot_feed.report(await runtime.spot_max_age_seconds()),
+        "lp": runtime.lp_feed.report(),
         "alerts": await sink_state.report(runtime.store, runtime.alert_fingerprints),
     }
     if database["ok"] and store["ok"]:

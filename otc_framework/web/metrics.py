@@ -8,8 +8,8 @@ Counters and histograms of a worker that died stay in the sum, so totals never g
 backwards; its live gauges (leases held) are dropped, when it stops or at the first scrape
 that finds it gone.
 
-Spot ages are not shared values: every worker follows the same feed, and summing would
-count each age N times. The scraping worker reads its own feed at scrape time.
+Spot and LP ages are not shared values: every worker follows the same feeds, and summing
+would count each age N times. The scraping worker reads its own feeds at scrape time.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pydantic import RootModel
 from sanic import Blueprint, Request, Sanic
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
+from otc_framework.liquidity import LpFeed
 from otc_framework.metrics import HTTP_REQUESTS
 from otc_framework.spot import SpotFeed
 from otc_framework.web.endpoint import endpoint
@@ -110,11 +111,23 @@ def _spot_ages(feed: SpotFeed) -> GaugeMetricFamily:
     return family
 
 
-class _Scrape(Collector):
-    """What one scrape reads: every worker's values (or this process's), and this worker's spot ages."""
+def _lp_ages(feed: LpFeed) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "otc_lp_age_seconds", "Age of each liquidity provider's latest price", labels=("provider", "currency", "settlement")
+    )
+    now = datetime.now(UTC)
+    for provider, status in feed.status.items():
+        for (currency, settlement), price in status.prices.items():
+            family.add_metric((provider, currency, settlement), (now - price.received_at).total_seconds())
+    return family
 
-    def __init__(self, feed: SpotFeed) -> None:
+
+class _Scrape(Collector):
+    """What one scrape reads: every worker's values (or this process's), and this worker's spot and LP ages."""
+
+    def __init__(self, feed: SpotFeed, lp_feed: LpFeed) -> None:
         self.feed = feed
+        self.lp_feed = lp_feed
 
     def collect(self) -> Iterable[Metric]:
         directory = _shared_directory()
@@ -124,6 +137,7 @@ class _Scrape(Collector):
             _forget_dead_workers(directory)
             yield from multiprocess.MultiProcessCollector(None, directory).collect()
         yield _spot_ages(self.feed)
+        yield _lp_ages(self.lp_feed)
 
 
 class MetricsText(RootModel[str]):
@@ -145,7 +159,8 @@ bp = Blueprint("metrics")
     tags=("operations",),
 )
 async def metrics(request: Request) -> HTTPResponse:
-    body = generate_latest(_Scrape(request.app.ctx.runtime.spot_feed))
+    runtime = request.app.ctx.runtime
+    body = generate_latest(_Scrape(runtime.spot_feed, runtime.lp_feed))
     return HTTPResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
