@@ -44,6 +44,7 @@ class EventType:
     HOLIDAYS_CHANGED = "holidays.changed"
     ALERT_RAISED = "alert.raised"
     LP_TICK = "lp.tick"
+    LP_FALLBACK = "lp.fallback"
 
 
 def event_message(kind: str, data: dict[str, Any]) -> str:

@@ -4,4 +4,5 @@
 SPOT_FAILING = "spot.failing"
 SPOT_RECOVERED = "spot.recovered"
 TRADE_LARGE = "trade.large"
+LP_FALLBACK = "lp.fallback"
 TEST = "test"

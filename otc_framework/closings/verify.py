@@ -29,15 +29,29 @@ PAGE_SIZE = 500
 
 
 class Snapshot(Protocol):
-    """The columns a replay reads (a ``Closing`` row, or anything shaped like one)."""
+    """The columns a replay reads (a ``Closing`` row, or anything shaped like one); read-only,
+    so a frozen ``ClosingRow`` fits too."""
 
-    reference_mode: str
-    reference_price: Decimal
-    lp_spread_pct_used: Decimal | None
-    tier_spread_pct_used: Decimal | None
-    spread_adjustment_used: Decimal
-    validity_adder_used: Decimal
-    amount: Decimal
+    @property
+    def reference_mode(self) -> str: ...
+
+    @property
+    def reference_price(self) -> Decimal: ...
+
+    @property
+    def lp_spread_pct_used(self) -> Decimal | None: ...
+
+    @property
+    def tier_spread_pct_used(self) -> Decimal | None: ...
+
+    @property
+    def spread_adjustment_used(self) -> Decimal: ...
+
+    @property
+    def validity_adder_used(self) -> Decimal: ...
+
+    @property
+    def amount(self) -> Decimal: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ class PricingPipeline:
         now: datetime,
         validity_seconds: int | None = None,
     ) -> PricedQuote:
-        reference = self.source.reference(tier, currency, data, now)
+        reference = self.source.reference(tier, currency, settlement, data, now)
         controls = data.controls
         if validity_seconds is None:
             ttl, adder = controls.integer("session_ttl_seconds"), Decimal(0)

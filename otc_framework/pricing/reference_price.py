@@ -1,6 +1,6 @@
 """Where a quote's reference price comes from: the replaceable first step of the pipeline.
 
-``SpotReference`` is SPEC §4's spot mode. LP quote mode (a later capability) is another
+``SpotReference`` is SPEC §4's spot mode. LP quote mode (``pricing.lp_reference``) is another
 ``ReferenceSource``: it returns ``mode="lp:<provider>"`` with the tier's ``lp_spread_pct``,
 which then replaces the tier spread, and the rest of the pipeline is unchanged.
 """
@@ -17,7 +17,7 @@ from otc_framework.errors import SpotUnavailable
 from otc_framework.ports import SpotQuote
 from otc_framework.reference import Reference
 from otc_framework.spot import SpotFeed
-from otc_framework.storage.models import Currency, Tier
+from otc_framework.storage.models import Currency, Settlement, Tier
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,9 @@ class ReferencePrice:
 
 
 class ReferenceSource(Protocol):
-    def reference(self, tier: Tier, currency: Currency, data: Reference, now: datetime) -> ReferencePrice:
+    def reference(
+        self, tier: Tier, currency: Currency, settlement: Settlement, data: Reference, now: datetime
+    ) -> ReferencePrice:
         """The reference for one quote; ``SpotUnavailable`` rather than a stale price."""
         ...
 
@@ -47,7 +49,9 @@ class SpotReference:
         self.feed = feed
         self.config = config
 
-    def reference(self, tier: Tier, currency: Currency, data: Reference, now: datetime) -> ReferencePrice:
+    def reference(
+        self, tier: Tier, currency: Currency, settlement: Settlement, data: Reference, now: datetime
+    ) -> ReferencePrice:
         max_age = data.controls.integer("spot_max_age_seconds")
         spot = self.feed.fresh(self.config.spot_source, self.config.spot_instrument, max_age, now)
         if spot is None:

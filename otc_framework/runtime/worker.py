@@ -24,6 +24,7 @@ from otc_framework.liquidity import LpFeed, LpPoller
 from otc_framework.liquidity import poller as lp_polling
 from otc_framework.plugins import PluginHost
 from otc_framework.ports import AlertSink, LiquidityProvider, SpotSource
+from otc_framework.pricing.lp_reference import LpQuoteReference
 from otc_framework.pricing.pipeline import PricingPipeline
 from otc_framework.pricing.reference_price import SpotReference
 from otc_framework.pricing.stream import (
@@ -103,11 +104,14 @@ class Runtime:
         self.spot_feed = SpotFeed(self.store, [s.name for s in self.spot_sources])
         await self.spot_feed.start()
         self.reference = ReferenceCache(self.store, self.controls, self.config.market_hours)
-        self.pricing = PricingPipeline(SpotReference(self.spot_feed, self.config.pricing))
         self.feed = AdminFeed(self.store)
         self.feed.start()
         self._start_alerts()
         assert self.alerts is not None
+        await self._start_lp_feed()
+        assert self.lp_feed is not None
+        spot = SpotReference(self.spot_feed, self.config.pricing)
+        self.pricing = PricingPipeline(LpQuoteReference(spot, self.lp_feed, self.alerts, self.feed))
         self.desk = TradingDesk(
             self.store, self.pricing, self.config.rate_limits, self.plugins.hook.otc_closing_created, self.feed,
             self.alerts,
@@ -121,7 +125,6 @@ class Runtime:
             self.store, SPOT_LEASE, poller.poll_all, interval=interval, lease_ttl=max(5.0, 3 * interval)
         )
         self.spot_loop.start()
-        await self._start_lp_feed()
 
     async def _start_lp_feed(self) -> None:
         """Every worker keeps the latest LP prices; one process per deployment polls them."""

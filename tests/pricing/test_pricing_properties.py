@@ -102,7 +102,8 @@ class LpSource:
     price: Decimal
     lp_spread_pct: Decimal
 
-    def reference(self, tier: Tier, currency: Currency, data: Reference, now: datetime) -> ReferencePrice:
+    def reference(self, tier: Tier, currency: Currency, settlement: Settlement, data: Reference,
+                  now: datetime) -> ReferencePrice:
         return ReferencePrice("lp:horizon", self.price, Decimal(1), self.price, None, self.lp_spread_pct)
 
 
