@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -140,3 +141,75 @@ def test_demo_fakes_every_outside_party(demo) -> None:  # noqa: ANN001
 def _all_sent(url: str, admin: dict[str, str]) -> list[dict] | None:
     deliveries = httpx.get(f"{url}/v1/admin/alerts?kind=test", headers=admin).json()["items"][0]["deliveries"]
     return deliveries if {d["status"] for d in deliveries} == {"sent"} else None
+
+
+def test_demo_lps_live_and_lp_quote_mode_with_its_fallback(demo) -> None:  # noqa: ANN001
+    """Both LPs live in the feed and health; LP quote mode prices off the cheapest; a feed
+    stopped by /_fault falls back to spot once, told once, and the client sees the same shape."""
+    from websockets.sync.client import connect
+
+    url, data_dir, process, _ = demo
+    wait_ready(url, process)
+    credentials = json.loads((data_dir / "credentials.json").read_text())
+    nonco = credentials["venues"]["lp_nonco"]
+
+    def login(key: str) -> dict[str, str]:
+        token = httpx.post(f"{url}/v1/auth/login", json={"apiKey": key}).json()["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    admin = login(credentials["admin"]["apiKey"])
+    client = login(credentials["clients"][0]["apiKey"])
+
+    def control(key: str, value: object) -> None:
+        assert httpx.put(f"{url}/v1/admin/controls/{key}", headers=admin, json={"value": value}).is_success
+
+    def feed() -> dict:
+        return httpx.get(f"{url}/v1/admin/lp-feed", headers=admin).json()["providers"]
+
+    def trade(currency: str) -> tuple[dict, dict]:
+        session = httpx.post(f"{url}/v1/sessions", headers=client,
+                             json={"currency": currency, "settlement": "D0", "amount": "100000"}).json()
+        closed = httpx.post(f"{url}/v1/sessions/{session['sessionId']}/close", headers=client).json()
+        row = httpx.get(f"{url}/v1/admin/closings/{closed['closingId']}", headers=admin).json()["closing"]
+        return closed, row
+
+    poll(lambda: all(p["prices"] for p in feed().values()) and len(feed()) == 2, "both LPs priced")
+    health = httpx.get(f"{url}/health/ready").json()["lp"]
+    assert set(health) == {"nonco", "horizon"} and all(h["fresh"] for h in health.values())
+    control("lp_feed_nonco_usdt_enabled", True)
+    poll(lambda: any(p["currency"] == "USDT" for p in feed()["nonco"]["prices"]), "nonco USDT D0 polled")
+
+    control("exec_poll_interval_ms", 60000)  # hold the snapshot still while comparing
+    time.sleep(2.5)
+    snapshot = feed()
+    asks = {name: next(p["ask"] for p in prov["prices"] if (p["currency"], p["settlement"]) == ("USDC", "D0"))
+            for name, prov in snapshot.items()}
+    control("lp_quote_mode_enabled", True)
+    lp_answer, row = trade("USDC")
+    cheapest = min(asks, key=lambda name: Decimal(asks[name]))
+    assert (row["referenceMode"], row["referencePrice"].rstrip("0")) == (f"lp:{cheapest}", asks[cheapest].rstrip("0"))
+    control("exec_poll_interval_ms", 2000)
+
+    with connect(f"{url.replace('http', 'ws')}/v1/ws/closings?token={admin['Authorization'][7:]}") as stream:
+        httpx.post(f"{nonco}/_fault", json={"status": 503, "count": 100000})
+        httpx.post(f"{nonco}/_fault", json={"stream": True, "drop": True})
+
+        def stale() -> bool:
+            usdt = [p for p in feed()["nonco"]["prices"] if p["currency"] == "USDT"]
+            return bool(usdt) and usdt[0]["ageSeconds"] > 10.5
+        poll(stale, "nonco's feed stopped")
+        fallback_answer, fallback_row = trade("USDT")
+        trade("USDT")
+        assert fallback_row["referenceMode"] == "spot-fallback"
+        assert set(fallback_answer) == set(lp_answer)
+        events = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                events.append(json.loads(stream.recv(timeout=0.5)))
+            except TimeoutError:
+                continue
+    assert len([e for e in events if e["type"] == "lp.fallback"]) == 1
+    alerts = poll(lambda: httpx.get(f"{url}/v1/admin/alerts?kind=lp.fallback", headers=admin).json()["items"],
+                  "the lp.fallback alert")
+    assert len(alerts) == 1

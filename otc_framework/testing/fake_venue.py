@@ -14,7 +14,9 @@ operator can see what it received and make it misbehave (DESIGN.md, Talking to v
   answered with ``status`` (the fake's own error body for it, ``retryAfter`` where the venue
   sends one), or dropped (the connection closed with no answer) when ``drop`` is true, or
   answered normally when neither is given. ``DELETE /_fault`` clears what is pending;
-  ``GET /_fault`` shows it.
+  ``GET /_fault`` shows it. With ``"stream": true`` a fault is kept apart for what a
+  streaming venue pushes on its own (market data over a socket): a fake that streams takes
+  one at each push (``drop`` closes the socket), and requests never see it.
 """
 
 from __future__ import annotations
@@ -76,29 +78,37 @@ class Fault(BaseModel):
     retry_after: float = Field(default=1, ge=0, le=3600, alias="retryAfter")
     delay: float = Field(default=0, ge=0, le=3600)
     drop: bool = False
+    stream: bool = False
     count: int = Field(default=1, ge=1, le=100_000)
 
 
 class Faults:
-    """Faults queued for a fake's next requests, one per request, in order."""
+    """Faults queued for a fake's next requests (and, apart, its next pushes), in order."""
 
     def __init__(self) -> None:
         self._pending: deque[Fault] = deque()
+        self._stream: deque[Fault] = deque()
 
     def add(self, fault: Fault) -> None:
-        self._pending.extend([fault.model_copy(update={"count": 1})] * fault.count)
+        queue = self._stream if fault.stream else self._pending
+        queue.extend([fault.model_copy(update={"count": 1})] * fault.count)
 
     def clear(self) -> None:
         self._pending.clear()
+        self._stream.clear()
 
     def next(self) -> Fault | None:
         return self._pending.popleft() if self._pending else None
 
+    def next_push(self) -> Fault | None:
+        """The fault for a streaming fake's next push, if any."""
+        return self._stream.popleft() if self._stream else None
+
     def peek(self, limit: int) -> list[dict[str, Any]]:
-        return [fault.model_dump(by_alias=True) for fault in list(self._pending)[:limit]]
+        return [fault.model_dump(by_alias=True) for fault in [*self._pending, *self._stream][:limit]]
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return len(self._pending) + len(self._stream)
 
 
 class Inbox:

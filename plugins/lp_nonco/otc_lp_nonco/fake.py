@@ -23,7 +23,9 @@ fake) or a frame received on a socket: ``status`` → an ``error`` frame with th
 ``lose_next_order`` (a ``LostOrder``): the next order's answer never comes: the book executes
 it (``executed``) or never sees it, then the socket is closed, or (``hang``) left silent
 ("fill but never answer"); ``drop_connections()`` closes every socket now; ``silent``
-stops the market-data pushes (a silent socket).
+stops the market-data pushes (a silent socket). A ``"stream": true`` fault is taken at the next
+market-data push: ``drop`` closes the socket there (with ``{"status": 503, "count": N}`` for
+the reconnects' handshakes, that stops the feed).
 """
 
 from __future__ import annotations
@@ -361,8 +363,12 @@ def create_app(api_key: str, api_secret: str, *, spot: Decimal | None = None, se
         async def push() -> None:
             while True:
                 await asyncio.sleep(SNAPSHOT_INTERVAL)
-                if ctx.silent:
+                if ctx.silent or not streams:
                     continue
+                fault = faults.next_push()
+                if fault is not None and fault.drop:
+                    await ws.close(code=1011, reason="dropped")
+                    return
                 for reqid, (symbol, settl_type) in list(streams.items()):
                     await send(reqid, TYPE_MARKET_DATA, [book.snapshot(symbol, settl_type)])
 
