@@ -37,6 +37,7 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 QUOTE_BODY = b'{"currency":"USDT","settlement":"D0","amount":"100000"}'
 SEP = "\x1f"  # the store's owner separator (storage/store/base.py)
 ALERT_SINKS = ("channel_telegram_alerts", "channel_discord")
+LP_PLUGINS = ("lp_nonco", "lp_horizon")
 TARGETS = {"a": "≥2000/s", "b": "p99 ≤10 ms, ≤3× floor", "c": "≥800/s", "d": "p99 ≤20 ms, ≤3× floor",
            "e": "p99 ≤100 ms"}
 
@@ -517,14 +518,36 @@ async def verify(dsn: str) -> tuple[int, int]:
     return count, distinct
 
 
-async def alert_every_close(dsn: str) -> None:
+async def set_controls(dsn: str, values: dict[str, str]) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("UPDATE system_controls SET value = '1' WHERE key = 'alert_large_trade_amount'")
+        for key, value in values.items():
+            await conn.execute("UPDATE system_controls SET value = $1 WHERE key = $2", value, key)
     finally:
         await conn.close()
+
+
+async def reference_modes(dsn: str) -> dict[str, int]:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT reference_mode, count(*) FROM closings WHERE oid NOT LIKE 'floor-%' "
+                                "GROUP BY reference_mode")
+    finally:
+        await conn.close()
+    return {row[0]: row[1] for row in rows}
+
+
+def replay_check(config: Path) -> dict[str, Any]:
+    """``otc closings verify`` over the run's closings: every price replays from its snapshot."""
+    done = subprocess.run([str(ROOT / ".venv/bin/otc"), "closings", "verify", "--config", str(config)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    found: dict[str, Any] = json.loads(done.stdout) if done.stdout.strip() else {"error": done.stderr[-300:]}
+    found["exit"] = done.returncode
+    return found
 
 
 async def admin_sql(sql: str) -> None:
@@ -574,6 +597,9 @@ def main() -> int:
     parser.add_argument("--quote-rate", type=float, default=500)
     parser.add_argument("--close-rate", type=float, default=200)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--lp-mode", choices=("none", "off", "on"), default="none",
+                        help="enable the Nonco and Horizon LPs against their fakes (their feed polls every 2 s); "
+                             "'on' also switches LP quote mode on (and Nonco USDT D0 polling, which USDT D0 quotes need)")
     parser.add_argument("--alert-sinks", choices=("none", "ok", "hang"), default="none",
                         help="enable the Telegram and Discord sinks against their fakes and alert on every close "
                              "(alert_large_trade_amount = 1); 'hang' makes both fakes hang 60 s on every request")
@@ -605,7 +631,11 @@ def main() -> int:
         wanted: dict[str, Any] = {"spot_valorpro": ValorProDemoVenue()}
         if args.alert_sinks != "none":
             wanted.update(demo_venues(ALERT_SINKS))
-            asyncio.run(alert_every_close(dsn))
+            asyncio.run(set_controls(dsn, {"alert_large_trade_amount": "1"}))
+        if args.lp_mode != "none":
+            wanted.update(demo_venues(LP_PLUGINS))
+        if args.lp_mode == "on":
+            asyncio.run(set_controls(dsn, {"lp_quote_mode_enabled": "true", "lp_feed_nonco_usdt_enabled": "true"}))
         sections = venues.start(wanted, DemoSettings(Decimal("5.0000")))
         if args.alert_sinks == "hang":
             for name in ALERT_SINKS:
@@ -627,10 +657,16 @@ def main() -> int:
         ok = count == distinct == closes_201
         print(f"\ncorrectness: close answers 201 = {closes_201}; closings rows = {count}, distinct oids = {distinct}")
         print("lost/duplicated: 0" if ok else f"MISMATCH: {closes_201 - count} lost, {count - distinct} duplicated")
+        modes = asyncio.run(reference_modes(dsn))
+        replayed = replay_check(config)
+        ok = ok and replayed["exit"] == 0
+        print(f"reference modes: {modes}; price replay (otc closings verify): checked {replayed.get('checked')}, "
+              f"mismatches {len(replayed.get('mismatches', []))}, exit {replayed['exit']}")
         problems = server_problems(log)
         print(f"server log: {len(problems)} error lines" + "".join(f"\n  {p[:300]}" for p in problems[:10]))
         if args.json:
-            out["correctness"] = {"closes_201": closes_201, "rows": count, "distinct_oids": distinct, "ok": ok}
+            out["correctness"] = {"closes_201": closes_201, "rows": count, "distinct_oids": distinct, "ok": ok,
+                                  "reference_modes": modes, "replay": replayed}
             args.json.write_text(json.dumps(out, indent=2, default=str))
         return 0 if ok else 1
     finally:

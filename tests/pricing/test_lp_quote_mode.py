@@ -135,3 +135,39 @@ async def _events(subscription: Any, kind: str, seconds: float) -> list[dict[str
     except TimeoutError:
         pass
     return found
+
+
+async def test_a_tick_older_than_ten_seconds_is_not_a_price(lp_desk: Desk) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from otc_framework.liquidity.codec import encode_event
+    from otc_framework.ports import LpPrice
+    from tests.scripted_plugin import failing
+
+    _, token = await lp_desk.client()
+    for name in ("nonco", "horizon"):  # both venues stop answering: their last prices only age
+        latest(name).script.extend([failing()] * 10_000)
+    feed = lp_desk.runtime.lp_feed
+    await until(lambda: all(s.last_error for s in feed.status.values()))
+    old = datetime.now(UTC) - timedelta(seconds=11)
+    for name in ("nonco", "horizon"):
+        feed.apply(encode_event(name, [LpPrice(name, "USDC", "D0", Decimal("5.0000"), Decimal("5.0020"), old)],
+                                "venue down", datetime.now(UTC) + timedelta(seconds=5)))
+    await lp_desk.set_control("lp_quote_mode_enabled", True)
+    _, row = await traded(lp_desk, token, currency="USDC")
+    assert row.reference_mode == "spot-fallback"
+
+
+async def test_lp_mode_trades_replay_from_their_rows(lp_desk: Desk) -> None:
+    from otc_framework.closings.verify import verify_closings
+
+    _, token = await lp_desk.client()
+    asks("5.0120", "5.0150")
+    await fed(lp_desk, "nonco", "5.0120")
+    await lp_desk.set_control("lp_quote_mode_enabled", True)
+    await lp_desk.set_control("spread_adjustment", "0.07")
+    for currency, settlement in (("USDC", "D0"), ("USDT", "D1"), ("USDC", "D2")):
+        await traded(lp_desk, token, currency=currency, settlement=settlement, validitySeconds=5)
+    assert {row.reference_mode for row in await Closing.all()} == {"lp:nonco"}
+    verified = await verify_closings()
+    assert (verified.checked, verified.mismatches) == (3, [])
