@@ -100,6 +100,16 @@ class LpQuote:
 
 
 @dataclass(frozen=True, slots=True)
+class LpExecution:
+    """One execution of an order (a chunk, a trade report) as a venue reported it."""
+
+    execution_id: str
+    amount: Decimal
+    price: Decimal
+    executed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class LpFill:
     """What the LP executed for an order: one or more chunks, aggregated.
 
@@ -116,6 +126,20 @@ class LpFill:
     filled_at: datetime
     venue_data: Mapping[str, Any] = field(default_factory=dict)
     execution_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def aggregate(
+        cls, provider: str, quote_id: str, executions: Sequence[LpExecution], venue_data: Mapping[str, Any] | None = None,
+    ) -> LpFill:
+        """The fill of an order's executions: total amount, VWAP = notional / amount in full
+        precision, the latest execution time, every execution id."""
+        amount = sum((e.amount for e in executions), Decimal(0))
+        notional = sum((e.amount * e.price for e in executions), Decimal(0))
+        return cls(
+            provider=provider, quote_id=quote_id, amount=amount, price=notional / amount, chunks=len(executions),
+            filled_at=max(e.executed_at for e in executions), venue_data=dict(venue_data or {}),
+            execution_ids=tuple(e.execution_id for e in executions),
+        )
 
 
 class OrderState(StrEnum):

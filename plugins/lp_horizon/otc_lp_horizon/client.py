@@ -60,6 +60,7 @@ from otc_framework.errors import (
 from otc_framework.ports import (
     Currency,
     LiquidityProvider,
+    LpExecution,
     LpFill,
     LpPrice,
     LpQuote,
@@ -135,19 +136,9 @@ class Trade:
 
 
 def aggregate(trades: Sequence[Trade], quote_id: str) -> LpFill:
-    """The fill of an order's chunks: total amount, VWAP (notional / amount, full precision)."""
-    amount = sum((t.amount for t in trades), Decimal(0))
-    notional = sum((t.amount * t.price for t in trades), Decimal(0))
-    return LpFill(
-        provider=PROVIDER_NAME,
-        quote_id=quote_id,
-        amount=amount,
-        price=notional / amount,
-        chunks=len(trades),
-        filled_at=max(t.executed_at for t in trades),
-        venue_data={"trade_ids": tuple(t.trade_id for t in trades)},
-        execution_ids=tuple(t.trade_id for t in trades),
-    )
+    """The fill of an order's chunks (``LpFill.aggregate``: total amount, VWAP)."""
+    executions = [LpExecution(t.trade_id, t.amount, t.price, t.executed_at) for t in trades]
+    return LpFill.aggregate(PROVIDER_NAME, quote_id, executions, {"trade_ids": tuple(t.trade_id for t in trades)})
 
 
 class HorizonProvider(LiquidityProvider):

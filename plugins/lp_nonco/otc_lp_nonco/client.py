@@ -92,6 +92,7 @@ from otc_framework.errors import VenueError, VenueRateLimited, VenueRefused, Ven
 from otc_framework.ports import (
     Currency,
     LiquidityProvider,
+    LpExecution,
     LpFill,
     LpPrice,
     LpQuote,
@@ -303,19 +304,9 @@ class Execution:
 
 
 def aggregate(executions: Sequence[Execution], quote_id: str) -> LpFill:
-    """The fill of an order's executions: total amount and VWAP (full precision)."""
-    amount = sum((e.amount for e in executions), Decimal(0))
-    notional = sum((e.amount * e.price for e in executions), Decimal(0))
-    return LpFill(
-        provider=PROVIDER_NAME,
-        quote_id=quote_id,
-        amount=amount,
-        price=notional / amount,
-        chunks=len(executions),
-        filled_at=max(e.at for e in executions),
-        venue_data={"exec_ids": tuple(e.exec_id for e in executions)},
-        execution_ids=tuple(e.exec_id for e in executions),
-    )
+    """The fill of an order's Trade reports (``LpFill.aggregate``: total amount, VWAP)."""
+    found = [LpExecution(e.exec_id, e.amount, e.price, e.at) for e in executions]
+    return LpFill.aggregate(PROVIDER_NAME, quote_id, found, {"exec_ids": tuple(e.exec_id for e in executions)})
 
 
 class _Dropped:
