@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Any
 
 import httpx
 import pytest
@@ -13,34 +12,14 @@ from otc_channel_discord import plugin
 from otc_channel_discord.client import DiscordAlertSink
 from otc_channel_discord.config import DiscordConfig
 from otc_channel_discord.fake import DiscordDemoVenue
-from otc_framework.config import build_config
 from otc_framework.errors import ConfigError
-from otc_framework.plugins import OtcPluginManager, PluginHost, build_plugin_host
 from otc_framework.testing.alert_sink_contract import make_alert
 from otc_framework.testing.fake_venue import DemoSettings
+from otc_framework.testing.plugin_host import plugin_host, plugin_manager
 
 NAME = "channel_discord"
 TOKEN = "plugin-webhook-token_0123456789abcdefABCDEF"
 WEBHOOK_URL = f"https://discord.com/api/webhooks/1122334455667788990/{TOKEN}"
-
-
-def _manager() -> OtcPluginManager:
-    pm = OtcPluginManager()
-    pm.register(plugin, name=NAME)
-    return pm
-
-
-def _host(section: dict[str, Any], env: dict[str, str]) -> PluginHost:
-    config = build_config(
-        {
-            "database": {"url": "sqlite:///tmp/unused.sqlite3"},
-            "store": {"url": "memory://"},
-            "auth": {"jwt_secret": "j" * 32},
-            "plugins": {"enabled": [NAME], NAME: section},
-        },
-        env={},
-    )
-    return build_plugin_host(config, modules={NAME: plugin}, env=env)
 
 
 def test_entry_point_names_the_plugin_module() -> None:
@@ -49,19 +28,19 @@ def test_entry_point_names_the_plugin_module() -> None:
 
 
 def test_config_model_hook() -> None:
-    assert _manager().hook.otc_config_model() == [DiscordConfig]
+    assert plugin_manager(NAME, plugin).hook.otc_config_model() == [DiscordConfig]
 
 
 async def test_alert_sinks_hook_builds_the_sink() -> None:
     async with httpx.AsyncClient() as http:
-        [sinks] = _manager().hook.otc_alert_sinks(config=DiscordConfig(webhook_url=SecretStr(WEBHOOK_URL)), http=http)
+        [sinks] = plugin_manager(NAME, plugin).hook.otc_alert_sinks(config=DiscordConfig(webhook_url=SecretStr(WEBHOOK_URL)), http=http)
     [sink] = sinks
     assert isinstance(sink, DiscordAlertSink)
     assert (sink.name, sink.per_minute, sink.retry_backoff_seconds) == ("discord", 30, 1.0)
 
 
 async def test_env_secret_is_resolved_and_never_shown() -> None:
-    host = _host({"webhook_url": {"$env": "OTC_DISCORD_WEBHOOK"}, "use_embed": False}, {"OTC_DISCORD_WEBHOOK": WEBHOOK_URL})
+    host = plugin_host(NAME, plugin, {"webhook_url": {"$env": "OTC_DISCORD_WEBHOOK"}, "use_embed": False}, {"OTC_DISCORD_WEBHOOK": WEBHOOK_URL})
     config = host.configs[NAME]
     assert isinstance(config, DiscordConfig)
     assert config.webhook_url.get_secret_value() == WEBHOOK_URL
@@ -76,7 +55,7 @@ async def test_env_secret_is_resolved_and_never_shown() -> None:
 
 def test_missing_env_secret_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="OTC_DISCORD_WEBHOOK is not set"):
-        _host({"webhook_url": {"$env": "OTC_DISCORD_WEBHOOK"}}, {})
+        plugin_host(NAME, plugin, {"webhook_url": {"$env": "OTC_DISCORD_WEBHOOK"}}, {})
 
 
 @pytest.mark.parametrize(
@@ -106,7 +85,7 @@ def test_webhook_urls_that_are_accepted(url: str) -> None:
 )
 def test_webhook_urls_that_are_refused_without_being_quoted(url: str) -> None:
     with pytest.raises(ConfigError, match=rf"^plugin {NAME}: config plugins\.{NAME}\.webhook_url: ") as caught:
-        _host({"webhook_url": url}, {})
+        plugin_host(NAME, plugin, {"webhook_url": url}, {})
     assert TOKEN not in str(caught.value)
     with pytest.raises(ValidationError) as raw:
         DiscordConfig(webhook_url=SecretStr(url))
@@ -116,11 +95,11 @@ def test_webhook_urls_that_are_refused_without_being_quoted(url: str) -> None:
 @pytest.mark.parametrize("username", ["", "Discord alerts", "clyde", "x" * 81])
 def test_usernames_discord_refuses(username: str) -> None:
     with pytest.raises(ConfigError, match=rf"plugins\.{NAME}\.username"):
-        _host({"webhook_url": WEBHOOK_URL, "username": username}, {})
+        plugin_host(NAME, plugin, {"webhook_url": WEBHOOK_URL, "username": username}, {})
 
 
 async def test_demo_venue_takes_an_alert_end_to_end() -> None:
-    [venue] = _manager().hook.otc_demo_venue()
+    [venue] = plugin_manager(NAME, plugin).hook.otc_demo_venue()
     assert isinstance(venue, DiscordDemoVenue)
     section = await venue.start("127.0.0.1", DemoSettings())
     try:

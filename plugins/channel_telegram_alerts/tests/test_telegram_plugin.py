@@ -13,33 +13,13 @@ from otc_channel_telegram_alerts import plugin
 from otc_channel_telegram_alerts.client import TelegramAlertSink
 from otc_channel_telegram_alerts.config import TelegramAlertsConfig
 from otc_channel_telegram_alerts.fake import TelegramDemoVenue
-from otc_framework.config import build_config
 from otc_framework.errors import ConfigError
-from otc_framework.plugins import OtcPluginManager, PluginHost, build_plugin_host
 from otc_framework.testing.alert_sink_contract import make_alert
 from otc_framework.testing.fake_venue import DemoSettings
+from otc_framework.testing.plugin_host import plugin_host, plugin_manager
 
 NAME = "channel_telegram_alerts"
 TOKEN = "555000111:AAE-plugin-secret-token-value"
-
-
-def _manager() -> OtcPluginManager:
-    pm = OtcPluginManager()
-    pm.register(plugin, name=NAME)
-    return pm
-
-
-def _host(section: dict[str, Any], env: dict[str, str]) -> PluginHost:
-    config = build_config(
-        {
-            "database": {"url": "sqlite:///tmp/unused.sqlite3"},
-            "store": {"url": "memory://"},
-            "auth": {"jwt_secret": "j" * 32},
-            "plugins": {"enabled": [NAME], NAME: section},
-        },
-        env={},
-    )
-    return build_plugin_host(config, modules={NAME: plugin}, env=env)
 
 
 def test_entry_point_names_the_plugin_module() -> None:
@@ -48,20 +28,20 @@ def test_entry_point_names_the_plugin_module() -> None:
 
 
 def test_config_model_hook() -> None:
-    assert _manager().hook.otc_config_model() == [TelegramAlertsConfig]
+    assert plugin_manager(NAME, plugin).hook.otc_config_model() == [TelegramAlertsConfig]
 
 
 async def test_alert_sinks_hook_builds_the_sink() -> None:
     config = TelegramAlertsConfig(bot_token=SecretStr(TOKEN), chat_id=-100123)
     async with httpx.AsyncClient() as http:
-        [sinks] = _manager().hook.otc_alert_sinks(config=config, http=http)
+        [sinks] = plugin_manager(NAME, plugin).hook.otc_alert_sinks(config=config, http=http)
     [sink] = sinks
     assert isinstance(sink, TelegramAlertSink)
     assert (sink.name, sink.per_minute, sink.retry_backoff_seconds) == ("telegram", 20, 1.0)
 
 
 async def test_env_secret_is_resolved_and_never_shown() -> None:
-    host = _host({"bot_token": {"$env": "OTC_TELEGRAM_TOKEN"}, "chat_id": "-100123"}, {"OTC_TELEGRAM_TOKEN": TOKEN})
+    host = plugin_host(NAME, plugin, {"bot_token": {"$env": "OTC_TELEGRAM_TOKEN"}, "chat_id": "-100123"}, {"OTC_TELEGRAM_TOKEN": TOKEN})
     config = host.configs[NAME]
     assert isinstance(config, TelegramAlertsConfig)
     assert config.bot_token.get_secret_value() == TOKEN
@@ -76,7 +56,7 @@ async def test_env_secret_is_resolved_and_never_shown() -> None:
 
 def test_missing_env_secret_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="OTC_TELEGRAM_TOKEN is not set"):
-        _host({"bot_token": {"$env": "OTC_TELEGRAM_TOKEN"}, "chat_id": -100123}, {})
+        plugin_host(NAME, plugin, {"bot_token": {"$env": "OTC_TELEGRAM_TOKEN"}, "chat_id": -100123}, {})
 
 
 @pytest.mark.parametrize(
@@ -90,7 +70,7 @@ def test_missing_env_secret_names_the_variable() -> None:
 )
 def test_bad_section_names_the_field_without_the_secret(section: dict[str, Any], field: str) -> None:
     with pytest.raises(ConfigError, match=rf"^plugin {NAME}: config plugins\.{NAME}\.{field}") as caught:
-        _host(section, {})
+        plugin_host(NAME, plugin, section, {})
     assert TOKEN not in str(caught.value)
 
 
@@ -99,7 +79,7 @@ def test_chat_username_is_kept_as_text() -> None:
 
 
 async def test_demo_venue_takes_an_alert_end_to_end() -> None:
-    [venue] = _manager().hook.otc_demo_venue()
+    [venue] = plugin_manager(NAME, plugin).hook.otc_demo_venue()
     assert isinstance(venue, TelegramDemoVenue)
     section = await venue.start("127.0.0.1", DemoSettings())
     try:

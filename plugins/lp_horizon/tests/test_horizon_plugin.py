@@ -10,11 +10,10 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from otc_framework.config import build_config
 from otc_framework.controls import ControlKind
 from otc_framework.errors import ConfigError
-from otc_framework.plugins import OtcPluginManager, PluginHost, build_plugin_host
 from otc_framework.testing.fake_venue import DemoSettings
+from otc_framework.testing.plugin_host import plugin_host, plugin_manager
 from otc_lp_horizon import plugin
 from otc_lp_horizon.client import HorizonProvider
 from otc_lp_horizon.config import HorizonConfig
@@ -24,38 +23,19 @@ NAME = "lp_horizon"
 API_KEY = "hz-plugin-secret-api-key-value"
 
 
-def _manager() -> OtcPluginManager:
-    pm = OtcPluginManager()
-    pm.register(plugin, name=NAME)
-    return pm
-
-
-def _host(section: dict[str, Any], env: dict[str, str]) -> PluginHost:
-    config = build_config(
-        {
-            "database": {"url": "sqlite:///tmp/unused.sqlite3"},
-            "store": {"url": "memory://"},
-            "auth": {"jwt_secret": "j" * 32},
-            "plugins": {"enabled": [NAME], NAME: section},
-        },
-        env={},
-    )
-    return build_plugin_host(config, modules={NAME: plugin}, env=env)
-
-
 def test_entry_point_names_the_plugin_module() -> None:
     [ep] = entry_points(group="otc_framework", name=NAME)
     assert ep.load() is plugin
 
 
 def test_config_model_hook() -> None:
-    assert _manager().hook.otc_config_model() == [HorizonConfig]
+    assert plugin_manager(NAME, plugin).hook.otc_config_model() == [HorizonConfig]
 
 
 def test_config_defaults_equal_the_controls_defaults() -> None:
     config = HorizonConfig(base_url="http://127.0.0.1:9", api_key=SecretStr(API_KEY))
     assert (config.timeout_seconds, config.chunk_size, config.quote_validity_seconds) == (5.0, Decimal("500000"), 8)
-    [controls] = _manager().hook.otc_controls()
+    [controls] = plugin_manager(NAME, plugin).hook.otc_controls()
     by_key = {c.key: c for c in controls}
     assert set(by_key) == {"exec_horizon_validity_sec", "exec_horizon_chunk_size"}
     validity, chunk = by_key["exec_horizon_validity_sec"], by_key["exec_horizon_chunk_size"]
@@ -80,7 +60,7 @@ def test_config_is_frozen() -> None:
 
 
 def test_controls_reach_the_host_owned_by_the_plugin() -> None:
-    host = _host({"base_url": "http://x", "api_key": API_KEY}, {})
+    host = plugin_host(NAME, plugin, {"base_url": "http://x", "api_key": API_KEY}, {})
     owned = {c.key: c.owner for c in host.controls() if c.key.startswith("exec_horizon_")}
     assert owned == {"exec_horizon_validity_sec": NAME, "exec_horizon_chunk_size": NAME}
 
@@ -88,14 +68,14 @@ def test_controls_reach_the_host_owned_by_the_plugin() -> None:
 async def test_liquidity_providers_hook_builds_the_adapter() -> None:
     config = HorizonConfig(base_url="http://127.0.0.1:9", api_key=SecretStr(API_KEY))
     async with httpx.AsyncClient() as http:
-        [providers] = _manager().hook.otc_liquidity_providers(config=config, http=http)
+        [providers] = plugin_manager(NAME, plugin).hook.otc_liquidity_providers(config=config, http=http)
     [provider] = providers
     assert isinstance(provider, HorizonProvider)
     assert (provider.name, provider.trades_24x7) == ("horizon", False)
 
 
 async def test_env_secret_is_resolved_and_never_shown() -> None:
-    host = _host(
+    host = plugin_host(NAME, plugin, 
         {"base_url": "http://127.0.0.1:9", "api_key": {"$env": "OTC_HORIZON_API_KEY"}, "chunk_size": "250000"},
         {"OTC_HORIZON_API_KEY": API_KEY},
     )
@@ -113,12 +93,12 @@ async def test_env_secret_is_resolved_and_never_shown() -> None:
 
 def test_missing_env_secret_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="OTC_HORIZON_API_KEY is not set"):
-        _host({"base_url": "http://x", "api_key": {"$env": "OTC_HORIZON_API_KEY"}}, {})
+        plugin_host(NAME, plugin, {"base_url": "http://x", "api_key": {"$env": "OTC_HORIZON_API_KEY"}}, {})
 
 
 def test_invalid_section_names_the_field_without_the_input() -> None:
     with pytest.raises(ConfigError, match="plugins.lp_horizon.chunk_size") as caught:
-        _host({"base_url": "http://x", "api_key": API_KEY, "chunk_size": API_KEY}, {})
+        plugin_host(NAME, plugin, {"base_url": "http://x", "api_key": API_KEY, "chunk_size": API_KEY}, {})
     assert API_KEY not in str(caught.value)
     with pytest.raises(ValidationError) as invalid:
         HorizonConfig.model_validate({"base_url": "http://x", "api_key": API_KEY, "api_kee": API_KEY})
@@ -126,13 +106,13 @@ def test_invalid_section_names_the_field_without_the_input() -> None:
 
 
 async def test_demo_venue_serves_the_pinned_market_end_to_end() -> None:
-    [venue] = _manager().hook.otc_demo_venue()
+    [venue] = plugin_manager(NAME, plugin).hook.otc_demo_venue()
     assert isinstance(venue, HorizonDemoVenue)
     section = await venue.start("127.0.0.1", DemoSettings(sandbox_spot=Decimal("5.00")))
     try:
         config = HorizonConfig.model_validate(section)
         async with httpx.AsyncClient() as http:
-            [providers] = _manager().hook.otc_liquidity_providers(config=config, http=http)
+            [providers] = plugin_manager(NAME, plugin).hook.otc_liquidity_providers(config=config, http=http)
             provider = providers[0]
             price = await provider.get_price("USDC", "D0")
             quote = await provider.request_quote("BUY", "USDC", "D0", Decimal("1200000"))

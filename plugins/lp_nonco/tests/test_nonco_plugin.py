@@ -10,11 +10,10 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from otc_framework.config import build_config
 from otc_framework.controls import ControlKind
 from otc_framework.errors import ConfigError
-from otc_framework.plugins import OtcPluginManager, PluginHost, build_plugin_host
 from otc_framework.testing.fake_venue import DemoSettings
+from otc_framework.testing.plugin_host import plugin_host, plugin_manager
 from otc_lp_nonco import plugin
 from otc_lp_nonco.client import NoncoProvider
 from otc_lp_nonco.config import NoncoConfig
@@ -23,25 +22,6 @@ from otc_lp_nonco.fake import NoncoDemoVenue
 NAME = "lp_nonco"
 API_KEY = "nc-plugin-secret-api-key-value"
 API_SECRET = "nc-plugin-signing-secret-value"
-
-
-def _manager() -> OtcPluginManager:
-    pm = OtcPluginManager()
-    pm.register(plugin, name=NAME)
-    return pm
-
-
-def _host(section: dict[str, Any], env: dict[str, str]) -> PluginHost:
-    config = build_config(
-        {
-            "database": {"url": "sqlite:///tmp/unused.sqlite3"},
-            "store": {"url": "memory://"},
-            "auth": {"jwt_secret": "j" * 32},
-            "plugins": {"enabled": [NAME], NAME: section},
-        },
-        env={},
-    )
-    return build_plugin_host(config, modules={NAME: plugin}, env=env)
 
 
 def _config(**fields: Any) -> NoncoConfig:
@@ -54,13 +34,13 @@ def test_entry_point_names_the_plugin_module() -> None:
 
 
 def test_config_model_hook() -> None:
-    assert _manager().hook.otc_config_model() == [NoncoConfig]
+    assert plugin_manager(NAME, plugin).hook.otc_config_model() == [NoncoConfig]
 
 
 def test_config_defaults_equal_the_controls_default() -> None:
     config = _config()
     assert (config.host, config.url, config.quote_validity_seconds) == ("noncouat.com", None, 17)
-    [controls] = _manager().hook.otc_controls()
+    [controls] = plugin_manager(NAME, plugin).hook.otc_controls()
     [validity] = controls
     assert (validity.key, validity.kind, validity.default) == ("exec_nonco_validity_sec", ControlKind.INT, 17)
 
@@ -82,21 +62,21 @@ def test_config_is_frozen() -> None:
 
 
 def test_controls_reach_the_host_owned_by_the_plugin() -> None:
-    host = _host({"api_key": API_KEY, "api_secret": API_SECRET}, {})
+    host = plugin_host(NAME, plugin, {"api_key": API_KEY, "api_secret": API_SECRET}, {})
     owned = {c.key: c.owner for c in host.controls() if c.key.startswith("exec_nonco_")}
     assert owned == {"exec_nonco_validity_sec": NAME}
 
 
 async def test_liquidity_providers_hook_builds_the_adapter() -> None:
     async with httpx.AsyncClient() as http:
-        [providers] = _manager().hook.otc_liquidity_providers(config=_config(), http=http)
+        [providers] = plugin_manager(NAME, plugin).hook.otc_liquidity_providers(config=_config(), http=http)
     [provider] = providers
     assert isinstance(provider, NoncoProvider)
     assert (provider.name, provider.trades_24x7) == ("nonco", True)
 
 
 async def test_env_secrets_are_resolved_and_never_shown() -> None:
-    host = _host(
+    host = plugin_host(NAME, plugin, 
         {"host": "noncotrading.com", "api_key": {"$env": "OTC_NONCO_API_KEY"},
          "api_secret": {"$env": "OTC_NONCO_API_SECRET"}},
         {"OTC_NONCO_API_KEY": API_KEY, "OTC_NONCO_API_SECRET": API_SECRET},
@@ -116,23 +96,23 @@ async def test_env_secrets_are_resolved_and_never_shown() -> None:
 
 def test_missing_env_secret_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="OTC_NONCO_API_SECRET is not set"):
-        _host({"api_key": API_KEY, "api_secret": {"$env": "OTC_NONCO_API_SECRET"}}, {})
+        plugin_host(NAME, plugin, {"api_key": API_KEY, "api_secret": {"$env": "OTC_NONCO_API_SECRET"}}, {})
 
 
 def test_invalid_section_names_the_field_without_the_input() -> None:
     with pytest.raises(ConfigError, match="plugins.lp_nonco.silence_seconds") as caught:
-        _host({"api_key": API_KEY, "api_secret": API_SECRET, "silence_seconds": API_SECRET}, {})
+        plugin_host(NAME, plugin, {"api_key": API_KEY, "api_secret": API_SECRET, "silence_seconds": API_SECRET}, {})
     assert API_SECRET not in str(caught.value)
 
 
 async def test_demo_venue_serves_the_pinned_market_end_to_end() -> None:
-    [venue] = _manager().hook.otc_demo_venue()
+    [venue] = plugin_manager(NAME, plugin).hook.otc_demo_venue()
     assert isinstance(venue, NoncoDemoVenue)
     section = await venue.start("127.0.0.1", DemoSettings(sandbox_spot=Decimal("5.00")))
     try:
         config = NoncoConfig.model_validate(section)
         async with httpx.AsyncClient() as http:
-            [providers] = _manager().hook.otc_liquidity_providers(config=config, http=http)
+            [providers] = plugin_manager(NAME, plugin).hook.otc_liquidity_providers(config=config, http=http)
         provider = providers[0]
         try:
             price = await provider.get_price("USDC", "D0")

@@ -5,19 +5,13 @@ from importlib.metadata import entry_points
 
 import httpx
 
-from otc_framework.plugins import OtcPluginManager
 from otc_framework.ports import USDC_BRL, USDT_BRL
 from otc_framework.testing.fake_venue import DemoSettings
+from otc_framework.testing.plugin_host import plugin_manager
 from otc_spot_binance import plugin
 from otc_spot_binance.client import BinanceSpotSource
 from otc_spot_binance.config import BinanceConfig
 from otc_spot_binance.fake import PREMIUM, TICK, BinanceDemoVenue
-
-
-def _manager() -> OtcPluginManager:
-    pm = OtcPluginManager()
-    pm.register(plugin, name="spot_binance")
-    return pm
 
 
 def test_entry_point_names_the_plugin_module() -> None:
@@ -26,12 +20,12 @@ def test_entry_point_names_the_plugin_module() -> None:
 
 
 def test_config_model_hook() -> None:
-    assert _manager().hook.otc_config_model() == [BinanceConfig]
+    assert plugin_manager("spot_binance", plugin).hook.otc_config_model() == [BinanceConfig]
 
 
 async def test_spot_sources_hook_builds_the_adapter() -> None:
     async with httpx.AsyncClient() as http:
-        [sources] = _manager().hook.otc_spot_sources(config=BinanceConfig(), http=http)
+        [sources] = plugin_manager("spot_binance", plugin).hook.otc_spot_sources(config=BinanceConfig(), http=http)
     [source] = sources
     assert isinstance(source, BinanceSpotSource)
     assert source.name == "binance"
@@ -39,13 +33,13 @@ async def test_spot_sources_hook_builds_the_adapter() -> None:
 
 
 async def test_demo_venue_serves_a_pinned_rate_end_to_end() -> None:
-    [venue] = _manager().hook.otc_demo_venue()
+    [venue] = plugin_manager("spot_binance", plugin).hook.otc_demo_venue()
     assert isinstance(venue, BinanceDemoVenue)
     section = await venue.start("127.0.0.1", DemoSettings(sandbox_spot=Decimal("5.00")))
     try:
         config = BinanceConfig.model_validate(section)
         async with httpx.AsyncClient() as http:
-            [sources] = _manager().hook.otc_spot_sources(config=config, http=http)
+            [sources] = plugin_manager("spot_binance", plugin).hook.otc_spot_sources(config=config, http=http)
             [quote] = await sources[0].fetch()
         assert quote.instrument == USDT_BRL
         assert quote.mid == (Decimal("5.00") * PREMIUM["USDTBRL"]).quantize(TICK)

@@ -5,19 +5,13 @@ from importlib.metadata import entry_points
 
 import httpx
 
-from otc_framework.plugins import OtcPluginManager
 from otc_framework.ports import USD_BRL
 from otc_framework.testing.fake_venue import DemoSettings
+from otc_framework.testing.plugin_host import plugin_manager
 from otc_spot_valorpro import plugin
 from otc_spot_valorpro.client import ValorProSpotSource
 from otc_spot_valorpro.config import ValorProConfig
 from otc_spot_valorpro.fake import ValorProDemoVenue
-
-
-def _manager() -> OtcPluginManager:
-    pm = OtcPluginManager()
-    pm.register(plugin, name="spot_valorpro")
-    return pm
 
 
 def test_entry_point_names_the_plugin_module() -> None:
@@ -26,13 +20,13 @@ def test_entry_point_names_the_plugin_module() -> None:
 
 
 def test_config_model_hook() -> None:
-    assert _manager().hook.otc_config_model() == [ValorProConfig]
+    assert plugin_manager("spot_valorpro", plugin).hook.otc_config_model() == [ValorProConfig]
 
 
 async def test_spot_sources_hook_builds_the_adapter() -> None:
     config = ValorProConfig(base_url="http://127.0.0.1:9", token="t")
     async with httpx.AsyncClient() as http:
-        [sources] = _manager().hook.otc_spot_sources(config=config, http=http)
+        [sources] = plugin_manager("spot_valorpro", plugin).hook.otc_spot_sources(config=config, http=http)
     [source] = sources
     assert isinstance(source, ValorProSpotSource)
     assert source.name == "valorpro"
@@ -40,13 +34,13 @@ async def test_spot_sources_hook_builds_the_adapter() -> None:
 
 
 async def test_demo_venue_serves_a_pinned_rate_end_to_end() -> None:
-    [venue] = _manager().hook.otc_demo_venue()
+    [venue] = plugin_manager("spot_valorpro", plugin).hook.otc_demo_venue()
     assert isinstance(venue, ValorProDemoVenue)
     section = await venue.start("127.0.0.1", DemoSettings(sandbox_spot=Decimal("5.00")))
     try:
         config = ValorProConfig.model_validate(section)
         async with httpx.AsyncClient() as http:
-            [sources] = _manager().hook.otc_spot_sources(config=config, http=http)
+            [sources] = plugin_manager("spot_valorpro", plugin).hook.otc_spot_sources(config=config, http=http)
             [quote] = await sources[0].fetch()
         assert quote.mid == quote.last == Decimal("5.00")
         assert quote.bid < quote.ask
