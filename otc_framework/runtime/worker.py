@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 import httpx
 
@@ -170,34 +172,38 @@ class Runtime:
         self.price_loop.start()
 
     async def stop(self) -> None:
-        if self.price_loop is not None:
-            await self.price_loop.stop()
-        if self.price_fanout is not None:
-            await self.price_fanout.stop()
-        if self.spot_loop is not None:
-            await self.spot_loop.stop()
-        if self.spot_feed is not None:
-            await self.spot_feed.stop()
-        if self.lp_loop is not None:
-            await self.lp_loop.stop()
-        if self.lp_poller is not None:
-            await self.lp_poller.ticks.flush()  # what this process buffered, before the database closes
-        if self.lp_feed is not None:
-            await self.lp_feed.stop()
-        if self.alert_loop is not None:
-            await self.alert_loop.stop()
-        if self.alert_dispatcher is not None:
-            await self.alert_dispatcher.stop()
-        if self.alerts is not None:
-            await self.alerts.stop()
-        if self.feed is not None:
-            await self.feed.stop()
+        """Stop everything that started, in order; a step that fails is logged and the rest still
+        run, so the database and the store are always closed (a worker that cannot flush its
+        last LP ticks must not leak its connections)."""
         adapters: list[SpotSource | AlertSink | LiquidityProvider] = [
             *self.spot_sources, *self.liquidity_providers, *self.alert_sinks]
-        for adapter in adapters:
-            await adapter.aclose()
-        if self.http is not None:
-            await self.http.aclose()
-        if self.store is not None:
-            await self.store.close()
-        await close_database()
+        steps: list[tuple[str, Callable[[], Awaitable[object]] | None]] = [
+            ("price loop", _method(self.price_loop, "stop")),
+            ("price fanout", _method(self.price_fanout, "stop")),
+            ("spot loop", _method(self.spot_loop, "stop")),
+            ("spot feed", _method(self.spot_feed, "stop")),
+            ("lp loop", _method(self.lp_loop, "stop")),
+            # What this process buffered, before the database closes.
+            ("lp ticks", _method(self.lp_poller and self.lp_poller.ticks, "flush")),
+            ("lp feed", _method(self.lp_feed, "stop")),
+            ("alert loop", _method(self.alert_loop, "stop")),
+            ("alert delivery", _method(self.alert_dispatcher, "stop")),
+            ("alerts", _method(self.alerts, "stop")),
+            ("admin feed", _method(self.feed, "stop")),
+            *((f"adapter {adapter.name}", adapter.aclose) for adapter in adapters),
+            ("http", _method(self.http, "aclose")),
+            ("store", _method(self.store, "close")),
+            ("database", close_database),
+        ]
+        for name, step in steps:
+            if step is None:
+                continue
+            try:
+                await step()
+            except Exception:
+                log.exception("a step of stopping failed", extra={"step": name})
+
+
+def _method(owner: object | None, name: str) -> Callable[[], Awaitable[object]] | None:
+    """``owner.name`` when ``owner`` was started (is not ``None``)."""
+    return None if owner is None else cast(Callable[[], Awaitable[object]], getattr(owner, name))

@@ -154,6 +154,30 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         import asyncio
 
         asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _stop_leaked_sqlite_threads()
+
+
+def _stop_leaked_sqlite_threads() -> None:
+    """Stop the worker thread of every SQLite connection a test left open.
+
+    aiosqlite (0.22) runs each connection on a non-daemon thread, so one connection left open
+    by a test whose app failed to stop would keep the interpreter from exiting after the run:
+    CI would hang instead of reporting. Each such thread is sent aiosqlite's own stop, and the
+    count is reported so the leak stays visible.
+    """
+    import gc
+    import sys
+
+    try:
+        from aiosqlite import core
+    except ImportError:
+        return
+    leaked = [obj for obj in gc.get_objects()
+              if isinstance(obj, core.Connection) and obj._thread.is_alive()]  # noqa: SLF001
+    for connection in leaked:
+        connection._tx.put_nowait((None, lambda: core._STOP_RUNNING_SENTINEL))  # noqa: SLF001
+    if leaked:
+        print(f"\notc: stopped {len(leaked)} SQLite connection(s) a test left open", file=sys.stderr)
 
 
 @pytest.fixture(params=["memory", "redis"])
