@@ -114,8 +114,9 @@ class LpFill:
     """What the LP executed for an order: one or more chunks, aggregated.
 
     ``price`` is the volume-weighted average of the chunks' prices (full precision; round only
-    for display); ``execution_ids`` are the venue's ids of each execution, so a fill reported
-    twice (a replay after a reconnect) is counted once.
+    for display); ``executions`` are the venue's executions (each chunk, each trade report)
+    with their ids, so the desk records every chunk and counts a fill reported twice (a replay
+    after a reconnect) once.
     """
 
     provider: str
@@ -125,7 +126,11 @@ class LpFill:
     chunks: int
     filled_at: datetime
     venue_data: Mapping[str, Any] = field(default_factory=dict)
-    execution_ids: tuple[str, ...] = ()
+    executions: tuple[LpExecution, ...] = ()
+
+    @property
+    def execution_ids(self) -> tuple[str, ...]:
+        return tuple(e.execution_id for e in self.executions)
 
     @classmethod
     def aggregate(
@@ -138,7 +143,7 @@ class LpFill:
         return cls(
             provider=provider, quote_id=quote_id, amount=amount, price=notional / amount, chunks=len(executions),
             filled_at=max(e.executed_at for e in executions), venue_data=dict(venue_data or {}),
-            execution_ids=tuple(e.execution_id for e in executions),
+            executions=tuple(executions),
         )
 
 
@@ -178,9 +183,16 @@ class LiquidityProvider(ABC):
 
     @abstractmethod
     async def request_quote(
-        self, side: Side, currency: Currency, settlement: Settlement, amount: Decimal
+        self, side: Side, currency: Currency, settlement: Settlement, amount: Decimal,
+        *, controls: Mapping[str, Any] | None = None,
     ) -> LpQuote:
-        """A tradable quote with its validity."""
+        """A tradable quote with its validity.
+
+        ``controls`` are the live runtime controls by key (the core's and every plugin's, as
+        the execution engine read them for this order): an adapter reads the ones its plugin
+        owns (``exec_horizon_chunk_size``, ``exec_nonco_validity_sec``) and falls back to its
+        config for any that are absent.
+        """
 
     @abstractmethod
     async def execute_quote(self, quote: LpQuote, client_order_id: str) -> LpFill:
@@ -275,8 +287,11 @@ class AlertSink(ABC):
 
 @dataclass(frozen=True, slots=True)
 class HedgeOrder:
-    """What a closing asks the desk to offset on an LP."""
+    """What a closing asks the desk to offset on an LP: ``side``, ``currency`` and
+    ``settlement`` as executed there (a D1/D2 USDT closing hedges as USDC), ``amount`` still to
+    execute, and the client's price for the closing."""
 
+    hedge_id: str
     closing_id: str
     side: Side
     currency: Currency
@@ -287,20 +302,42 @@ class HedgeOrder:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionContext:
-    """What a strategy may use: the enabled LPs, the cached LP feed snapshot and controls."""
+    """What a strategy may use to choose where a hedge goes.
+
+    ``providers`` are the LPs that may take the order now: enabled, trading at this hour
+    (off-hours only 24/7 ones), their circuit breaker closed. ``snapshot`` is the LP feed's
+    latest indicative price of each of them for the order's currency and settlement, and
+    ``snapshot_age_seconds`` the age of each. ``quote`` asks one provider for a tradable quote
+    and ``quote_all`` asks every provider in parallel (the answers that came, best first for
+    the order's side); both pass the live controls to the adapter and count failures on the
+    provider's breaker, so a strategy never calls an adapter itself.
+    """
 
     providers: Mapping[str, LiquidityProvider]
     snapshot: Mapping[str, LpPrice]
-    snapshot_age_seconds: float | None
+    snapshot_age_seconds: Mapping[str, float]
     controls: Mapping[str, Any]
+    off_hours: bool
+    quote: Callable[[str, HedgeOrder], Awaitable[LpQuote | None]]
     quote_all: Callable[[HedgeOrder], Awaitable[Sequence[LpQuote]]]
 
 
+class NoHedge(Exception):
+    """A strategy's answer that the order is not to be sent now, with the reason operators see
+    (no LP quoted, the override names no enabled LP, a quote beyond the off-hours limit)."""
+
+
 class ExecutionStrategy(ABC):
-    """An ``exec_mode``: decides where (and whether) a closing is hedged."""
+    """An ``exec_mode``: decides whether and where a closing is hedged.
+
+    ``name`` is the mode's value of ``exec_mode``. A mode with ``hedges = False`` (the built-in
+    ``off``) leaves closings unhedged: their hedge is recorded ``skipped`` when they commit,
+    and the engine sends nothing while it is the mode.
+    """
 
     name: str
+    hedges: bool = True
 
     @abstractmethod
-    async def choose_quote(self, order: HedgeOrder, context: ExecutionContext) -> LpQuote | None:
-        """The tradable quote to execute, or ``None`` to leave the closing unhedged."""
+    async def choose_quote(self, order: HedgeOrder, context: ExecutionContext) -> LpQuote:
+        """The tradable quote to execute, or raise ``NoHedge`` with the reason."""

@@ -101,9 +101,24 @@ class AlertDeliveryStatus(StrEnum):
 
 
 class HedgeStatus(StrEnum):
-    PENDING = "pending"
+    """Where a closing's hedge stands (SPEC §10; the engine's state machine is in
+    ``otc_framework.execution``)."""
+
+    PENDING = "pending"  # owed, not started: nothing was sent
+    HELD = "held"  # above exec_max_order_amount: waits for an operator
+    QUOTING = "quoting"  # asking LPs for a tradable quote: nothing that can fill was sent
+    EXECUTING = "executing"  # the order is (being) sent under ``client_order_id``
+    UNKNOWN = "unknown"  # sent, no answer: reconciled with the venue, never re-sent blind
     FILLED = "filled"
-    FAILED = "failed"
+    FAILED = "failed"  # known to have failed: nothing (more) executed; an operator may retry
+    SKIPPED = "skipped"  # not hedged by design (exec_mode off, client not enabled)
+
+
+# Statuses in which the desk still owes the hedge (its notional is open exposure).
+OPEN_HEDGE_STATUSES = (
+    HedgeStatus.PENDING, HedgeStatus.HELD, HedgeStatus.QUOTING, HedgeStatus.EXECUTING, HedgeStatus.UNKNOWN,
+    HedgeStatus.FAILED,
+)
 
 
 class AppendOnlyError(OtcError):
@@ -332,32 +347,73 @@ class AuditLog(Model):
 
 
 class Hedge(Model):
+    """A closing's hedge: its intent (written with the closing, in one transaction), then what
+    the engine did. ``client_order_id`` is derived from the id and ``attempt`` and stored before
+    the order is sent; ``filled_amount``, ``fill_price`` (VWAP) and ``chunks`` aggregate the
+    attempt's executions (``hedge_executions``)."""
+
     id = fields.UUIDField(primary_key=True)
     # One-to-one: a closing is hedged at most once.
     closing: fields.OneToOneRelation[Closing] = fields.OneToOneField(
         "models.Closing", related_name="hedge", on_delete=fields.RESTRICT
     )
     closing_id: Any
-    provider = fields.CharField(max_length=64)
+    status = fields.CharEnumField(HedgeStatus, max_length=16, default=HedgeStatus.PENDING)
+    # Why it is in its status (skipped, held, failed, unknown), in words for operators.
+    reason = fields.TextField(null=True)
+    # What is executed at the LP: the desk's side there, and the instrument (D1/D2 USDT as USDC).
     side = fields.CharEnumField(Side, max_length=8)
     currency = fields.CharEnumField(Currency, max_length=8)
     settlement = fields.CharEnumField(Settlement, max_length=4)
     amount = _money(24, 6)
-    chunks = fields.IntField(default=1)
     client_price = _money(18, 4)
+    provider = fields.CharField(max_length=64, null=True)
+    attempt = fields.IntField(default=0)
+    client_order_id = fields.CharField(max_length=64, null=True, unique=True)
+    quote_id = fields.CharField(max_length=128, null=True)
+    quote_price = _money(18, 8, null=True)
+    quote_valid_until = fields.DatetimeField(null=True)
+    filled_amount = _money(24, 6, default=Decimal(0))
     fill_price = _money(18, 8, null=True)
+    chunks = fields.IntField(default=0)
     spread_capture_bps = _money(12, 1, null=True)
-    status = fields.CharEnumField(
-        HedgeStatus, max_length=16, default=HedgeStatus.PENDING, db_index=True
-    )
-    error = fields.TextField(null=True)
-    venue_data: Any = fields.JSONField(default=dict, encoder=encode_json)
+    # Set when an operator marked it filled by hand: the venue's reference of the trade.
+    venue_reference = fields.CharField(max_length=200, null=True)
+    # When an unknown outcome is next asked of the venue.
+    next_check_at = fields.DatetimeField(null=True)
+    checks = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     filled_at = fields.DatetimeField(null=True)
 
+    executions: fields.ReverseRelation[HedgeExecution]
+
     class Meta:
         table = "hedges"
+        indexes = (("status", "created_at"), ("created_at",))
+
+
+class HedgeExecution(Model):
+    """One venue execution of a hedge (a Horizon chunk, a Nonco trade report): counted once
+    per venue execution id, whichever path (the order's answer, a lookup) reported it."""
+
+    id = fields.BigIntField(primary_key=True)
+    hedge: fields.ForeignKeyRelation[Hedge] = fields.ForeignKeyField(
+        "models.Hedge", related_name="executions", on_delete=fields.RESTRICT
+    )
+    hedge_id: Any
+    attempt = fields.IntField()
+    provider = fields.CharField(max_length=64)
+    client_order_id = fields.CharField(max_length=64)
+    execution_id = fields.CharField(max_length=128)
+    amount = _money(24, 6)
+    price = _money(18, 8)
+    executed_at = fields.DatetimeField()
+    recorded_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "hedge_executions"
+        unique_together = (("hedge", "execution_id"),)
 
 
 class SpotTick(Model):
