@@ -29,9 +29,13 @@ fake), each with a fixture ``lp_harness`` returning an ``LpHarness``:
   adapter's timeout) after the venue executed it (``executed``) or without the venue ever
   receiving it.
 
-A REST venue implements it over respx (a side effect that keeps the venue's state) and over
-its fake (``/_fault`` of ``otc_framework.testing.fake_venue`` plus switches on the fake's
-``app.ctx``); a WebSocket venue counts the frames its fake received and drops the socket::
+Every harness makes its venue fail with the ``Fault`` model of
+``otc_framework.testing.fake_venue``, built by ``harness_fault`` and
+``lost_execution_fault``: a fake takes it at ``POST /_fault`` (``post_fault``), a respx mock
+keeps a ``Faults`` queue and raises what httpx would (a drop is a closed connection, a hang a
+read timeout). A lost execution is a fault matched to the venue's execution request (its
+path, or its frame type on a socket) that drops the answer, applied after the venue acted
+when it executed::
 
     class TestAcmeContractOnFake(LiquidityProviderContract):
         @pytest.fixture
@@ -54,6 +58,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Protocol
 
+import httpx
 import pytest
 
 from otc_framework.errors import (
@@ -63,6 +68,7 @@ from otc_framework.errors import (
     VenueUnknownOutcome,
 )
 from otc_framework.ports import Currency, LiquidityProvider, LpFill, LpQuote, OrderState, Settlement
+from otc_framework.testing.fake_venue import Fault
 
 # Loggers of the transport and the fake's server: httpx logs each request line, URL and all,
 # and the core's log redactor masks the registered secrets in it (otc_framework.logs). What
@@ -121,6 +127,35 @@ class LpHarness(Protocol):
     async def lose_next_execution(self, *, executed: bool, hang: bool = False) -> None: ...
 
 
+def harness_fault(
+    status: int | None = None,
+    *,
+    retry_after: float = 1.0,
+    drop: bool = False,
+    hang: bool = False,
+    count: int = 1,
+    hang_seconds: float,
+) -> Fault:
+    """The fault of ``LpHarness.fault``: a hang is a drop held back ``hang_seconds`` (well
+    past the adapter's timeout), so the venue never acts on it."""
+    return Fault(
+        status=status, retry_after=retry_after, drop=drop or hang, delay=hang_seconds if hang else 0, count=count
+    )
+
+
+def lost_execution_fault(match: str, *, executed: bool, hang: bool, hang_seconds: float) -> Fault:
+    """The fault of ``LpHarness.lose_next_execution`` for a venue whose execution requests
+    ``match`` names (a path, a frame type): the answer is dropped, after the venue executed
+    the order (``executed``) or before it saw it, at once or ``hang_seconds`` later."""
+    return Fault(match=match, after=executed, drop=True, delay=hang_seconds if hang else 0)
+
+
+async def post_fault(http: httpx.AsyncClient, base_url: str, fault: Fault) -> None:
+    """Queue ``fault`` at a fake's ``POST /_fault``."""
+    response = await http.post(f"{base_url}/_fault", json=fault.model_dump(by_alias=True, exclude_defaults=True))
+    response.raise_for_status()
+
+
 def new_order_id() -> str:
     """A client order id as the desk derives one from a hedge: unique, UUID-shaped."""
     return str(uuid.uuid4())
@@ -144,8 +179,10 @@ def _assert_fill_matches(fill: LpFill, executions: Sequence[VenueExecution]) -> 
     assert fill.amount == sum((e.amount for e in executions), Decimal(0))
     assert fill.price == vwap(executions)
     assert fill.chunks == len(executions)
-    assert sorted(fill.execution_ids) == sorted(e.execution_id for e in executions)
-    assert fill.filled_at.utcoffset() is not None
+    reported = sorted((e.execution_id, e.amount, e.price) for e in fill.executions)
+    assert reported == sorted((e.execution_id, e.amount, e.price) for e in executions)
+    assert all(e.executed_at.utcoffset() is not None for e in fill.executions)
+    assert fill.filled_at == max(e.executed_at for e in fill.executions)
 
 
 class LiquidityProviderContract:
@@ -177,6 +214,13 @@ class LiquidityProviderContract:
         assert quote.amount == lp_harness.amount
         assert isinstance(quote.price, Decimal) and quote.price > 0
         assert quote.valid_until > datetime.now(UTC)
+
+    async def test_quote_ignores_the_controls_it_does_not_own(self, lp_harness: LpHarness) -> None:
+        controls = {"exec_mode": "auto", "exec_someone_elses_chunk_size": Decimal("1")}
+        quote = await lp_harness.provider.request_quote(
+            "BUY", lp_harness.currency, lp_harness.settlement, lp_harness.amount, controls=controls
+        )
+        assert quote.amount == lp_harness.amount and quote.price > 0
 
     async def test_quote_fills_once_at_its_price(self, lp_harness: LpHarness) -> None:
         quote = await _quote(lp_harness)

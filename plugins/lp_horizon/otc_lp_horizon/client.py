@@ -22,10 +22,10 @@ Decisions taken while the vendor is silent:
   remainder. ``request_quote`` quotes every chunk at once (so the price the execution engine
   compares is the price it will get: the VWAP of the chunk quotes) and ``execute_quote``
   confirms them in order; a failure part-way raises ``VenuePartialFill`` with what filled.
-- **Live controls.** A hook cannot read live control values, so the chunk size and the quote
-  validity come from the config (defaults equal to the controls' defaults) and may be
-  overridden per call: the execution engine passes the live ``exec_horizon_chunk_size`` and
-  ``exec_horizon_validity_sec`` to ``request_quote(..., chunk_size=, validity_seconds=)``.
+- **Live controls.** A hook cannot read live control values, so ``request_quote`` takes the
+  chunk size and the quote validity from the ``controls`` the execution engine passes
+  (``exec_horizon_chunk_size``, ``exec_horizon_validity_sec``) and, for any absent, from the
+  config (whose defaults are the controls' defaults).
 - **Exactly once.** Chunk ``i``'s idempotency key is ``f"{client_order_id}:{i}"`` and the
   confirm carries the client order id, so a retry of the same order never fills twice and
   ``lookup_order`` finds every chunk. A lookup reports what filled (FILLED with the chunks
@@ -70,7 +70,7 @@ from otc_framework.ports import (
     Side,
 )
 from otc_framework.venue_answers import one_line, wait_seconds
-from otc_lp_horizon.config import HorizonConfig
+from otc_lp_horizon.config import CONTROL_CHUNK_SIZE, CONTROL_VALIDITY, HorizonConfig
 
 PROVIDER_NAME = "horizon"
 API_KEY_HEADER = "X-Api-Key"
@@ -136,9 +136,10 @@ class Trade:
 
 
 def aggregate(trades: Sequence[Trade], quote_id: str) -> LpFill:
-    """The fill of an order's chunks (``LpFill.aggregate``: total amount, VWAP)."""
+    """The fill of an order's chunks (``LpFill.aggregate``: total amount, VWAP), one
+    ``LpExecution`` per chunk's trade."""
     executions = [LpExecution(t.trade_id, t.amount, t.price, t.executed_at) for t in trades]
-    return LpFill.aggregate(PROVIDER_NAME, quote_id, executions, {"trade_ids": tuple(t.trade_id for t in trades)})
+    return LpFill.aggregate(PROVIDER_NAME, quote_id, executions)
 
 
 class HorizonProvider(LiquidityProvider):
@@ -146,6 +147,7 @@ class HorizonProvider(LiquidityProvider):
 
     name = PROVIDER_NAME
     trades_24x7 = False
+    currencies: tuple[Currency, ...] = ("USDC",)
 
     def __init__(
         self,
@@ -180,19 +182,21 @@ class HorizonProvider(LiquidityProvider):
         settlement: Settlement,
         amount: Decimal,
         *,
-        chunk_size: Decimal | None = None,
-        validity_seconds: int | None = None,
+        controls: Mapping[str, Any] | None = None,
     ) -> LpQuote:
-        """A quote for each chunk of ``amount``; see the module docstring for the overrides."""
+        """A quote for each chunk of ``amount``; see the module docstring for the controls."""
         pair = _pair(currency)
         if not amount.is_finite() or amount <= 0:
             raise VenueRefused(PROVIDER_NAME, f"amount must be positive, got {amount}")
+        live = controls or {}
+        chunk_size = Decimal(live.get(CONTROL_CHUNK_SIZE, self._chunk_size))
+        validity = int(live.get(CONTROL_VALIDITY, self._validity_seconds))
         chunks: list[tuple[str, Decimal, Decimal]] = []
         valid_until: list[datetime] = []
-        for chunk in split_in_chunks(amount, chunk_size or self._chunk_size):
+        for chunk in split_in_chunks(amount, chunk_size):
             request = {
                 FIELD_PAIR: pair, FIELD_SIDE: side, FIELD_AMOUNT: str(chunk), FIELD_SETTLEMENT: settlement,
-                FIELD_VALIDITY: validity_seconds or self._validity_seconds,
+                FIELD_VALIDITY: validity,
             }
             body = await self._call("POST", QUOTE_PATH, "quote", json_body=request)
             chunks.append((_text(body, FIELD_QUOTE_ID), chunk, _decimal(body, FIELD_PRICE)))

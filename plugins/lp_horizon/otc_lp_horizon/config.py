@@ -1,8 +1,9 @@
 """The ``[plugins.lp_horizon]`` config section.
 
-``chunk_size`` and ``quote_validity_seconds`` are the adapter's defaults; their defaults equal
-those of the runtime controls ``exec_horizon_chunk_size`` and ``exec_horizon_validity_sec``
-(``plugin.otc_controls``), whose live values the execution engine passes per quote.
+``chunk_size`` and ``quote_validity_seconds`` are the adapter's fallbacks for the runtime
+controls ``exec_horizon_chunk_size`` and ``exec_horizon_validity_sec`` (``plugin.otc_controls``,
+with the same defaults), whose live values the execution engine passes to each
+``request_quote``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+# The runtime controls this plugin defines (``plugin.otc_controls``) and its adapter reads.
+CONTROL_CHUNK_SIZE = "exec_horizon_chunk_size"
+CONTROL_VALIDITY = "exec_horizon_validity_sec"
 
 DEFAULT_CHUNK_SIZE = Decimal("500000")
 DEFAULT_VALIDITY_SECONDS = 8

@@ -13,17 +13,16 @@ a respx mock in the tests answer alike:
 - ``trades`` holds what executed, oldest first; ``GET /v1/fx/trades`` finds them by client
   order id.
 
-``GET /_inbox`` lists the quote and confirm requests received (path, body, idempotency key).
-
-Test switches on the app's ``ctx``: ``lose_next_confirm`` (a ``LostConfirm``): the next
-confirm's answer never comes: the connection is closed (after ``delay`` seconds) after the
-book executed it (``executed``) or without it ever reaching the book. ``/_inbox`` and
-``/_fault`` come from ``otc_framework.testing.fake_venue``.
+``GET /_inbox`` lists the quote and confirm requests received (path, body, idempotency key);
+``GET /_orders`` counts the confirms by their ``Idempotency-Key`` (one per chunk of an order)
+and what the book executed. Both, and ``/_fault``, come from
+``otc_framework.testing.fake_venue``: a confirm whose answer never comes is
+``{"match": "/v1/fx/confirm", "drop": true}`` (never reaches the book) or the same with
+``"after": true`` (the book executed it), either with ``"delay"`` for a hang.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -187,22 +186,16 @@ class HorizonBook:
             quote.valid_until = min(quote.valid_until, expired)
 
 
-@dataclass(frozen=True, slots=True)
-class LostConfirm:
-    """The next confirm's answer never comes; see the module docstring."""
-
-    executed: bool
-    delay: float = 0.0
-
-
 def create_app(api_key: str, *, spot: Decimal | None = None, seed: int | None = None) -> Sanic:
     """A Sanic app serving Horizon's FX API for ``api_key``; see the module docstring."""
     # Sanic refuses two apps of one name in a process; tests start many fakes.
     app = Sanic(f"fake_horizon_{uuid.uuid4().hex[:12]}")
     app.ctx.api_key = api_key
-    app.ctx.book = HorizonBook(MarketRate(spot, seed))
-    app.ctx.lose_next_confirm = None
-    install_test_routes(app, lambda status, retry_after: _response(fault_answer(status, retry_after)))
+    book = app.ctx.book = HorizonBook(MarketRate(spot, seed))
+    install_test_routes(
+        app, lambda status, retry_after: _response(fault_answer(status, retry_after)),
+        order_id=_confirm_key, executed=lambda: len(book.trades),
+    )
 
     def authorised(request: Request) -> bool:
         given = request.headers.get(API_KEY_HEADER, "").encode()
@@ -234,18 +227,7 @@ def create_app(api_key: str, *, spot: Decimal | None = None, seed: int | None = 
         if not authorised(request):
             return unauthorised()
         received(request)
-        ctx = request.app.ctx
-        lost: LostConfirm | None = ctx.lose_next_confirm
-        ctx.lose_next_confirm = None
-        if lost is None:
-            return _response(ctx.book.confirm(_body(request), request.headers.get(IDEMPOTENCY_HEADER)))
-        if lost.executed:
-            ctx.book.confirm(_body(request), request.headers.get(IDEMPOTENCY_HEADER))
-        await asyncio.sleep(lost.delay)
-        if request.transport is not None:
-            request.transport.close()
-        # Nothing reaches the caller.
-        return HTTPResponse(status=204)
+        return _response(request.app.ctx.book.confirm(_body(request), request.headers.get(IDEMPOTENCY_HEADER)))
 
     @app.get(TRADES_PATH)
     async def trades(request: Request) -> HTTPResponse:
@@ -254,6 +236,13 @@ def create_app(api_key: str, *, spot: Decimal | None = None, seed: int | None = 
         return _response(request.app.ctx.book.lookup(_query(request)))
 
     return app
+
+
+def _confirm_key(request: Request) -> str | None:
+    """The order a request places: a confirm's idempotency key names its chunk of an order."""
+    if request.method != "POST" or request.path != CONFIRM_PATH:
+        return None
+    return request.headers.get(IDEMPOTENCY_HEADER)
 
 
 def _response(answer: Answer) -> HTTPResponse:

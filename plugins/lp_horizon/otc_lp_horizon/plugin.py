@@ -9,7 +9,14 @@ import httpx
 from otc_framework.controls import ControlDefinition, ControlKind
 from otc_framework.hookspecs import hookimpl
 from otc_lp_horizon.client import HorizonProvider
-from otc_lp_horizon.config import DEFAULT_CHUNK_SIZE, DEFAULT_VALIDITY_SECONDS, MAX_VALIDITY_SECONDS, HorizonConfig
+from otc_lp_horizon.config import (
+    CONTROL_CHUNK_SIZE,
+    CONTROL_VALIDITY,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_VALIDITY_SECONDS,
+    MAX_VALIDITY_SECONDS,
+    HorizonConfig,
+)
 from otc_lp_horizon.fake import HorizonDemoVenue
 
 
@@ -25,16 +32,16 @@ def otc_liquidity_providers(config: HorizonConfig, http: httpx.AsyncClient) -> l
 
 @hookimpl
 def otc_controls() -> list[ControlDefinition]:
-    # The execution engine reads their live values and passes them to
-    # HorizonProvider.request_quote (see client.py); the config holds the same defaults.
+    # The execution engine passes their live values to HorizonProvider.request_quote (see
+    # client.py), which falls back to the config's, whose defaults are the same.
     return [
         ControlDefinition(
-            "exec_horizon_validity_sec", ControlKind.INT, DEFAULT_VALIDITY_SECONDS,
+            CONTROL_VALIDITY, ControlKind.INT, DEFAULT_VALIDITY_SECONDS,
             "Validity asked for each Horizon quote, in seconds",
             minimum=Decimal(1), maximum=Decimal(MAX_VALIDITY_SECONDS),
         ),
         ControlDefinition(
-            "exec_horizon_chunk_size", ControlKind.DECIMAL, DEFAULT_CHUNK_SIZE,
+            CONTROL_CHUNK_SIZE, ControlKind.DECIMAL, DEFAULT_CHUNK_SIZE,
             "Largest amount Horizon quotes and confirms at once; larger hedges are split into chunks",
             minimum=Decimal(1),
         ),

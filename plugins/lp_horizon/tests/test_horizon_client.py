@@ -22,7 +22,7 @@ from otc_framework.errors import (
     VenueRefused,
     VenueUnknownOutcome,
 )
-from otc_framework.ports import LpQuote, OrderState
+from otc_framework.ports import LpExecution, LpQuote, OrderState
 from otc_lp_horizon.client import (
     API_KEY_HEADER,
     CONFIRM_PATH,
@@ -35,7 +35,7 @@ from otc_lp_horizon.client import (
     idempotency_key,
     split_in_chunks,
 )
-from otc_lp_horizon.config import HorizonConfig
+from otc_lp_horizon.config import CONTROL_CHUNK_SIZE, CONTROL_VALIDITY, HorizonConfig
 
 API_KEY = "hz-client-secret-api-key-9876543210"
 BASE = "https://api.horizon.test"
@@ -122,7 +122,8 @@ async def test_quote_above_the_chunk_size_quotes_each_chunk_at_their_vwap(
 
 async def test_request_quote_takes_the_live_controls(router: respx.MockRouter, provider: HorizonProvider) -> None:
     route = router.post(QUOTE_PATH).mock(return_value=_quote_answer("q-1", "5.01"))
-    await provider.request_quote("SELL", "USDC", "D0", Decimal("600000"), chunk_size=Decimal("300000"), validity_seconds=15)
+    controls = {CONTROL_CHUNK_SIZE: Decimal("300000"), CONTROL_VALIDITY: 15, "exec_mode": "auto"}
+    await provider.request_quote("SELL", "USDC", "D0", Decimal("600000"), controls=controls)
     sent = [json.loads(call.request.content) for call in route.calls]
     assert [(b["amount"], b["validitySeconds"], b["side"]) for b in sent] == [("300000", 15, "SELL")] * 2
 
@@ -147,7 +148,11 @@ async def test_execute_confirms_each_chunk_with_its_key_and_aggregates_by_vwap(
     notional = Decimal("500000") * Decimal("5.0100") + Decimal("500000") * Decimal("5.0111") + 3 * Decimal("5.0125")
     assert fill.price == notional / Decimal("1000003")
     assert (fill.amount, fill.chunks, fill.execution_ids) == (Decimal("1000003"), 3, ("t-1", "t-2", "t-3"))
-    assert fill.filled_at == datetime(2026, 11, 21, 12, 0, 1, 250000, tzinfo=UTC)
+    executed_at = datetime(2026, 11, 21, 12, 0, 1, 250000, tzinfo=UTC)
+    assert fill.executions == tuple(
+        LpExecution(f"t-{i}", amount, price, executed_at) for i, (_, amount, price) in enumerate(chunks, start=1)
+    )
+    assert fill.filled_at == executed_at
 
 
 async def test_failure_part_way_is_a_partial_fill_with_what_filled(

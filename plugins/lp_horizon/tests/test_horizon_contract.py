@@ -7,6 +7,7 @@ Both venues share the fake's ``HorizonBook``, so a mocked Horizon keeps the same
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,13 @@ from pydantic import SecretStr
 
 from otc_framework.ports import Currency, Settlement
 from otc_framework.testing.fake_venue import Fault, Faults, LoopbackServer, MarketRate
-from otc_framework.testing.lp_contract import LiquidityProviderContract, VenueExecution
+from otc_framework.testing.lp_contract import (
+    LiquidityProviderContract,
+    VenueExecution,
+    harness_fault,
+    lost_execution_fault,
+    post_fault,
+)
 from otc_lp_horizon.client import (
     API_KEY_HEADER,
     CONFIRM_PATH,
@@ -32,7 +39,7 @@ from otc_lp_horizon.client import (
     HorizonProvider,
 )
 from otc_lp_horizon.config import HorizonConfig
-from otc_lp_horizon.fake import Answer, HorizonBook, LostConfirm, create_app, error_answer, fault_answer
+from otc_lp_horizon.fake import Answer, HorizonBook, create_app, error_answer, fault_answer
 
 API_KEY = "hz-contract-secret-api-key-0123456789"
 BASE_URL = "https://api.horizon.test"
@@ -72,8 +79,36 @@ class _Common:
         self.book.expire_quotes()
 
 
-class HorizonMock(_Common):
-    """Horizon as respx answers it: the book behind the API key, faults as httpx sees them."""
+class _Faulted(_Common, ABC):
+    """Both harnesses make the venue fail with ``Fault``s (``lp_contract``); ``queue`` says
+    where they go."""
+
+    @abstractmethod
+    async def queue(self, fault: Fault) -> None: ...
+
+    async def fault(
+        self,
+        status: int | None = None,
+        *,
+        retry_after: float = 1.0,
+        drop: bool = False,
+        hang: bool = False,
+        count: int = 1,
+    ) -> None:
+        await self.queue(harness_fault(
+            status, retry_after=retry_after, drop=drop, hang=hang, count=count, hang_seconds=HANG_SECONDS
+        ))
+
+    async def refuse(self) -> None:
+        await self.fault(401)
+
+    async def lose_next_execution(self, *, executed: bool, hang: bool = False) -> None:
+        await self.queue(lost_execution_fault(CONFIRM_PATH, executed=executed, hang=hang, hang_seconds=HANG_SECONDS))
+
+
+class HorizonMock(_Faulted):
+    """Horizon as respx answers it: the book behind the API key, faults as httpx sees them
+    (a drop is a closed connection, a hang a read timeout, at once)."""
 
     def __init__(self, http: httpx.AsyncClient) -> None:
         # Odd sizes, so the chunking is not only tried at round numbers.
@@ -82,16 +117,20 @@ class HorizonMock(_Common):
         self.provider = _provider(BASE_URL, http, self.chunk_size)
         self.book = HorizonBook(MarketRate(seed=3))
         self._faults = Faults()
-        self._lost: LostConfirm | None = None
+
+    async def queue(self, fault: Fault) -> None:
+        self._faults.add(fault)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        fault = self._faults.next()
-        if fault is not None and fault.drop:
-            raise httpx.RemoteProtocolError(f"{request.url}: server disconnected", request=request)
-        if fault is not None and fault.delay:
-            raise httpx.ReadTimeout(f"{request.url}: timed out", request=request)
-        if fault is not None and fault.status is not None:
-            return _response(fault_answer(fault.status, fault.retry_after))
+        fault = self._faults.next(request.url.path)
+        if fault is not None and not fault.after and (fault.drop or fault.status is not None):
+            return _faulted(request, fault)
+        answer = self._answer(request)
+        if fault is not None and fault.after and (fault.drop or fault.status is not None):
+            return _faulted(request, fault)
+        return answer
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         if request.headers.get(API_KEY_HEADER) != API_KEY:
             return _response(error_answer(401, "UNAUTHORIZED", "invalid API key"))
         path, query = request.url.path, dict(request.url.params)
@@ -102,36 +141,17 @@ class HorizonMock(_Common):
         if path == TRADES_PATH:
             return _response(self.book.lookup(query))
         assert path == CONFIRM_PATH
-        lost, self._lost = self._lost, None
-        if lost is not None and not lost.executed:
-            raise _lost_answer(request, lost)
-        answer = self.book.confirm(json.loads(request.content), request.headers.get(IDEMPOTENCY_HEADER))
-        if lost is not None:
-            raise _lost_answer(request, lost)
-        return _response(answer)
-
-    async def fault(
-        self,
-        status: int | None = None,
-        *,
-        retry_after: float = 1.0,
-        drop: bool = False,
-        hang: bool = False,
-        count: int = 1,
-    ) -> None:
-        self._faults.add(Fault(status=status, retry_after=retry_after, drop=drop, delay=1 if hang else 0, count=count))
-
-    async def refuse(self) -> None:
-        await self.fault(401)
-
-    async def lose_next_execution(self, *, executed: bool, hang: bool = False) -> None:
-        self._lost = LostConfirm(executed, delay=1 if hang else 0)
+        return _response(self.book.confirm(json.loads(request.content), request.headers.get(IDEMPOTENCY_HEADER)))
 
 
-def _lost_answer(request: httpx.Request, lost: LostConfirm) -> httpx.TransportError:
-    if lost.delay:
-        return httpx.ReadTimeout(f"{request.url}: timed out", request=request)
-    return httpx.RemoteProtocolError(f"{request.url}: server disconnected", request=request)
+def _faulted(request: httpx.Request, fault: Fault) -> httpx.Response:
+    """What httpx makes of a faulted answer: a drop raises, held back it times out."""
+    if fault.drop and fault.delay:
+        raise httpx.ReadTimeout(f"{request.url}: timed out", request=request)
+    if fault.drop:
+        raise httpx.RemoteProtocolError(f"{request.url}: server disconnected", request=request)
+    assert fault.status is not None
+    return _response(fault_answer(fault.status, fault.retry_after))
 
 
 def _response(answer: Answer) -> httpx.Response:
@@ -139,42 +159,21 @@ def _response(answer: Answer) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
 
 
-class HorizonLoopbackHarness(_Common):
+class HorizonLoopbackHarness(_Faulted):
     """The fake served on loopback: ``POST /_fault`` to make it fail, its ``app.ctx`` for the
-    book and the lost-confirm switch (same process). A hang waits ``HANG_SECONDS`` (well past
-    the adapter's timeout) and then drops the request unanswered and unexecuted."""
+    book (same process). A hang waits ``HANG_SECONDS`` (well past the adapter's timeout) and
+    then closes the connection unanswered."""
 
     def __init__(self, server: LoopbackServer, http: httpx.AsyncClient) -> None:
         self.chunk_size = Decimal("500000")
         self.amount = Decimal("100000")
         self.provider = _provider(server.base_url, http, self.chunk_size)
         self.book = server.app.ctx.book
-        self._ctx = server.app.ctx
         self._http = http
         self._base_url = server.base_url
 
-    async def fault(
-        self,
-        status: int | None = None,
-        *,
-        retry_after: float = 1.0,
-        drop: bool = False,
-        hang: bool = False,
-        count: int = 1,
-    ) -> None:
-        body: dict[str, Any] = {"retryAfter": retry_after, "drop": drop or hang, "count": count}
-        if status is not None:
-            body["status"] = status
-        if hang:
-            body["delay"] = HANG_SECONDS
-        response = await self._http.post(f"{self._base_url}/_fault", json=body)
-        response.raise_for_status()
-
-    async def refuse(self) -> None:
-        await self.fault(401)
-
-    async def lose_next_execution(self, *, executed: bool, hang: bool = False) -> None:
-        self._ctx.lose_next_confirm = LostConfirm(executed, delay=HANG_SECONDS if hang else 0)
+    async def queue(self, fault: Fault) -> None:
+        await post_fault(self._http, self._base_url, fault)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The fake Horizon on loopback: its prices, quotes, fills and switches, spoken to in raw HTTP."""
+"""The fake Horizon on loopback: its prices, quotes, fills, faults and order count, spoken to
+in raw HTTP."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from otc_lp_horizon.client import (
     QUOTE_PATH,
     TRADES_PATH,
 )
-from otc_lp_horizon.fake import LostConfirm, create_app
+from otc_lp_horizon.fake import create_app
 
 API_KEY = "hz-fake-secret-api-key"
 HEADERS = {API_KEY_HEADER: API_KEY}
@@ -125,11 +126,34 @@ async def test_confirm_refusals(venue: Venue) -> None:
 @pytest.mark.parametrize("executed", [True, False])
 async def test_lost_confirm_drops_the_connection_after_or_instead_of_filling(venue: Venue, executed: bool) -> None:
     quote = (await venue.quote()).json()
-    venue.ctx.lose_next_confirm = LostConfirm(executed)
+    lost = {"match": CONFIRM_PATH, "drop": True, "after": executed}
+    assert (await venue.http.post(venue.server.base_url + "/_fault", json=lost)).status_code == 200
     with pytest.raises(httpx.RemoteProtocolError):
         await venue.confirm(quote["quoteId"], "o-1:0")
     assert len(await venue.trades("o-1")) == (1 if executed else 0)
-    assert venue.ctx.lose_next_confirm is None
+    assert (await venue.http.get(venue.server.base_url + "/_fault")).json()["pending"] == 0
+
+
+async def test_a_confirm_that_lies_filled_and_answered_an_error(venue: Venue) -> None:
+    quote = (await venue.quote()).json()
+    lie = {"match": CONFIRM_PATH, "status": 503, "after": True}
+    await venue.http.post(venue.server.base_url + "/_fault", json=lie)
+    answer = await venue.confirm(quote["quoteId"], "o-1:0")
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "INTERNAL"
+    assert len(await venue.trades("o-1")) == 1
+
+
+async def test_orders_count_each_confirm_key_even_when_faulted(venue: Venue) -> None:
+    quotes = [(await venue.quote()).json()["quoteId"] for _ in range(3)]
+    await venue.http.post(venue.server.base_url + "/_fault", json={"match": CONFIRM_PATH, "drop": True})
+    with pytest.raises(httpx.RemoteProtocolError):
+        await venue.confirm(quotes[0], "o-1:0", order="o-1")
+    await venue.confirm(quotes[0], "o-1:0", order="o-1")  # sent again: seen twice, filled once
+    await venue.confirm(quotes[1], "o-2:0", order="o-2")
+    await venue.confirm(quotes[2], "o-2:1", order="o-2")
+    await venue.price()
+    orders = (await venue.http.get(venue.server.base_url + "/_orders")).json()
+    assert orders == {"received": 4, "distinct": 3, "repeated": {"o-1:0": 2}, "executed": 3}
 
 
 async def test_forced_429_is_horizons_with_retry_after(venue: Venue) -> None:

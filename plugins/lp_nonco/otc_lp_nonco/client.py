@@ -55,10 +55,10 @@ Decisions taken while the vendor is silent:
   wanted, a background task reconnects with jittered exponential back-off and subscribes
   them again. A request reconnects at once on its own. An order whose answer does not come
   within ``request_timeout_seconds`` is also an unknown outcome.
-- **Live controls.** A hook cannot read live control values, so the quote validity comes
-  from the config (default equal to the control's default) and may be overridden per call:
-  the execution engine passes the live ``exec_nonco_validity_sec`` to
-  ``request_quote(..., validity_seconds=)``.
+- **Live controls.** A hook cannot read live control values, so ``request_quote`` takes the
+  quote validity from the ``controls`` the execution engine passes
+  (``exec_nonco_validity_sec``) and, when absent, from the config (whose default is the
+  control's default).
 - **Handshake refused.** HTTP 401/403 on the upgrade is ``VenueRefused``, 429
   ``VenueRateLimited``, anything else ``VenueError``. No error or log line carries the key,
   the secret or the signature.
@@ -102,7 +102,7 @@ from otc_framework.ports import (
     Side,
 )
 from otc_framework.venue_answers import one_line, wait_seconds
-from otc_lp_nonco.config import NoncoConfig
+from otc_lp_nonco.config import CONTROL_VALIDITY, NoncoConfig
 
 logger = logging.getLogger(__name__)
 
@@ -304,9 +304,10 @@ class Execution:
 
 
 def aggregate(executions: Sequence[Execution], quote_id: str) -> LpFill:
-    """The fill of an order's Trade reports (``LpFill.aggregate``: total amount, VWAP)."""
+    """The fill of an order's Trade reports (``LpFill.aggregate``: total amount, VWAP), one
+    ``LpExecution`` per report."""
     found = [LpExecution(e.exec_id, e.amount, e.price, e.at) for e in executions]
-    return LpFill.aggregate(PROVIDER_NAME, quote_id, found, {"exec_ids": tuple(e.exec_id for e in executions)})
+    return LpFill.aggregate(PROVIDER_NAME, quote_id, found)
 
 
 class _Dropped:
@@ -379,13 +380,13 @@ class NoncoProvider(LiquidityProvider):
         settlement: Settlement,
         amount: Decimal,
         *,
-        validity_seconds: int | None = None,
+        controls: Mapping[str, Any] | None = None,
     ) -> LpQuote:
-        """A tradable quote; ``validity_seconds`` overrides the config's (the live control)."""
+        """A tradable quote valid for the live ``exec_nonco_validity_sec`` (else the config's)."""
         symbol, settl_type, venue_side = _symbol(currency), _settl_type(settlement), _side(side)
         if not amount.is_finite() or amount <= 0:
             raise VenueRefused(PROVIDER_NAME, f"amount must be positive, got {amount}")
-        validity = validity_seconds or self._validity_seconds
+        validity = int((controls or {}).get(CONTROL_VALIDITY, self._validity_seconds))
         quote_req_id = str(uuid.uuid4())[:MAX_QUOTE_REQ_ID]
         item = {
             F_QUOTE_REQ_ID: quote_req_id, F_SYMBOL: symbol, F_CURRENCY: currency, F_ORDER_QTY: str(amount),

@@ -1,8 +1,8 @@
 """The ``[plugins.lp_nonco]`` config section.
 
-``quote_validity_seconds`` is the adapter's default; it equals the default of the runtime
-control ``exec_nonco_validity_sec`` (``plugin.otc_controls``), whose live value the execution
-engine passes per quote (``NoncoProvider.request_quote(..., validity_seconds=)``).
+``quote_validity_seconds`` is the adapter's fallback for the runtime control
+``exec_nonco_validity_sec`` (``plugin.otc_controls``, with the same default), whose live value
+the execution engine passes to each ``NoncoProvider.request_quote(..., controls=)``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 UAT_HOST = "noncouat.com"
 PRODUCTION_HOST = "noncotrading.com"
+# The runtime control this plugin defines (``plugin.otc_controls``) and its adapter reads.
+CONTROL_VALIDITY = "exec_nonco_validity_sec"
+
 DEFAULT_VALIDITY_SECONDS = 17
 MAX_VALIDITY_SECONDS = 120
 

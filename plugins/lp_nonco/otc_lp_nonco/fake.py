@@ -15,17 +15,20 @@ The app (``create_app``) refuses the upgrade with 401 unless ``ApiKey`` is the k
 ``ApiSign`` signs ``ApiTimestamp`` (within ``MAX_SKEW_SECONDS``) with the secret; it streams a
 MarketDataSnapshot every ``SNAPSHOT_INTERVAL`` seconds for each subscription.
 
-``/_inbox`` lists the frames received; ``/_fault`` (``otc_framework.testing.fake_venue``)
-queues faults for the next requests, where a request is a handshake (HTTP answers, as for any
-fake) or a frame received on a socket: ``status`` → an ``error`` frame with that ``Code``;
-``drop`` → the socket is closed, the frame unanswered and never acted on; ``delay`` with
-``drop`` → the frame is ignored (a hang). Switches on the app's ``ctx``:
-``lose_next_order`` (a ``LostOrder``): the next order's answer never comes: the book executes
-it (``executed``) or never sees it, then the socket is closed, or (``hang``) left silent
-("fill but never answer"); ``drop_connections()`` closes every socket now; ``silent``
-stops the market-data pushes (a silent socket). A ``"stream": true`` fault is taken at the next
-market-data push: ``drop`` closes the socket there (with ``{"status": 503, "count": N}`` for
-the reconnects' handshakes, that stops the feed).
+``/_inbox`` lists the frames received; ``/_orders`` counts the NewOrderSingle frames by
+``ClOrdID`` and the orders the book executed; ``/_fault`` queues faults for the next requests
+(all three from ``otc_framework.testing.fake_venue``), where a request is a handshake (HTTP
+answers, as for any fake) or a frame received on a socket (``match`` names the frame's
+``type``: ``NewOrderSingle``, ``QuoteRequest``): ``status`` → an ``error`` frame with that
+``Code``; ``drop`` → the socket is closed, the frame unanswered and never acted on; ``delay``
+with ``drop`` → the frame is ignored (a hang); ``delay`` alone → answered late. With
+``"after": true`` the book acts on the frame first (an order fills) and then the answer is
+dropped with the socket, or (``delay`` with ``drop``) never sent ("fill but never answer"),
+or replaced by the ``status`` error frame. Switches on the app's ``ctx``:
+``drop_connections()`` closes every socket now; ``silent`` stops the market-data pushes (a
+silent socket). A ``"stream": true`` fault is taken at the next market-data push: ``drop``
+closes the socket there (with ``{"status": 503, "count": N}`` for the reconnects'
+handshakes, that stops the feed).
 """
 
 from __future__ import annotations
@@ -45,7 +48,15 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer, MarketRate, install_test_routes
+from otc_framework.testing.fake_venue import (
+    DemoSettings,
+    DemoVenue,
+    Fault,
+    Faults,
+    LoopbackServer,
+    MarketRate,
+    install_test_routes,
+)
 from otc_lp_nonco.client import (
     ACTION_UPDATE,
     EXEC_PENDING_NEW,
@@ -292,14 +303,6 @@ def _ttl(parameters: Any) -> int:
     return min(MAX_VALIDITY_SECONDS, max(1, seconds))
 
 
-@dataclass(frozen=True, slots=True)
-class LostOrder:
-    """The next order's answer never comes; see the module docstring."""
-
-    executed: bool
-    hang: bool = False
-
-
 def signature_ok(headers: Mapping[str, str], host: str, api_key: str, secret: str, now: datetime) -> bool:
     """Whether a handshake's headers carry ``api_key`` and a fresh, valid signature."""
     key, timestamp, signature = (headers.get(h, "") for h in (HEADER_API_KEY, HEADER_TIMESTAMP, HEADER_SIGN))
@@ -317,13 +320,12 @@ def signature_ok(headers: Mapping[str, str], host: str, api_key: str, secret: st
 def create_app(api_key: str, api_secret: str, *, spot: Decimal | None = None, seed: int | None = None) -> Sanic:
     """A Sanic app serving Nonco's WebSocket API for ``api_key``/``api_secret``."""
     app = Sanic(f"fake_nonco_{uuid.uuid4().hex[:12]}")
-    app.ctx.book = NoncoBook(MarketRate(spot, seed))
-    app.ctx.lose_next_order = None
+    book = app.ctx.book = NoncoBook(MarketRate(spot, seed))
     app.ctx.silent = False
     app.ctx.sockets = set()
     app.ctx.handshakes = 0
     app.ctx.subscriptions = 0
-    inbox, faults = install_test_routes(app, _fault_response)
+    install_test_routes(app, _fault_response, executed=lambda: len(book.executions))
 
     async def drop_connections() -> None:
         for ws in list(app.ctx.sockets):
@@ -345,125 +347,138 @@ def create_app(api_key: str, api_secret: str, *, spot: Decimal | None = None, se
     @app.websocket(WS_PATH)
     async def _socket(request: Request, ws: Any) -> None:
         ctx = request.app.ctx
-        book: NoncoBook = ctx.book
         ctx.sockets.add(ws)
-        streams: dict[int, tuple[str, str]] = {}
-        seqs: dict[int, int] = {}
-        tasks: set[asyncio.Task[None]] = set()
-
-        async def send(reqid: int | None, frame_type: str, data: list[Item], **extra: Any) -> None:
-            frame: Item = {F_TYPE: frame_type, F_DATA: data, **extra}
-            if reqid is not None:
-                seqs[reqid] = seqs.get(reqid, 0) + 1
-                frame.update({F_REQID: reqid, F_SEQ: seqs[reqid]})
-                frame.setdefault(F_INITIAL, seqs[reqid] == 1)
-                frame.setdefault(F_ACTION, ACTION_UPDATE)
-            await ws.send(_dumps(frame))
-
-        async def push() -> None:
-            while True:
-                await asyncio.sleep(SNAPSHOT_INTERVAL)
-                if ctx.silent or not streams:
-                    continue
-                fault = faults.next_push()
-                if fault is not None and fault.drop:
-                    await ws.close(code=1011, reason="dropped")
-                    return
-                for reqid, (symbol, settl_type) in list(streams.items()):
-                    await send(reqid, TYPE_MARKET_DATA, [book.snapshot(symbol, settl_type)])
-
-        async def late_error(reqid: int | None, delay: float, item: Item) -> None:
-            await asyncio.sleep(delay)
-            await send(reqid, TYPE_ERROR, [item])
-
-        async def subscribe(reqid: int | None, wanted: Any) -> None:
-            specs = wanted if isinstance(wanted, list) and wanted and all(isinstance(s, dict) for s in wanted) else None
-            if reqid is None or specs is None:
-                await send(reqid, TYPE_ERROR, [error_item(400, "reqid and streams are required")])
-                return
-            spec = specs[0]
-            name = spec.get(F_NAME)
-            if name == TYPE_MARKET_DATA:
-                symbol, settl_type = spec.get(F_SYMBOL), spec.get(F_SETTL_TYPE, "D0")
-                if symbol not in SYMBOLS.values() or settl_type not in SETTLEMENT_TYPES.values():
-                    await send(reqid, TYPE_ERROR, [error_item(400, "unknown Symbol or SettlType")])
-                    return
-                streams[reqid] = (symbol, settl_type)
-                ctx.subscriptions += 1
-                await send(reqid, TYPE_MARKET_DATA, [book.snapshot(symbol, settl_type)])
-            elif name == TYPE_EXECUTION_REPORT:
-                answer = book.replay(spec.get(F_START_DATE))
-                if isinstance(answer, dict):
-                    await send(reqid, TYPE_ERROR, [answer])
-                else:
-                    await send(reqid, TYPE_EXECUTION_REPORT, answer)
-            else:
-                await send(reqid, TYPE_ERROR, [error_item(400, f"unknown stream {str(name)[:40]}")])
-
-        pusher = asyncio.create_task(push())
         try:
-            while True:
-                raw = await ws.recv()
-                if raw is None:
-                    return
-                try:
-                    frame = _loads(raw)
-                except ValueError:
-                    await send(None, TYPE_ERROR, [error_item(400, "not a JSON object")])
-                    continue
-                inbox.add({"frame": frame})
-                reqid = frame.get(F_REQID) if isinstance(frame.get(F_REQID), int) else None
-                fault = faults.next()
-                if fault is not None:
-                    if fault.drop and fault.delay:
-                        continue  # a hang: never answered, never acted on
-                    if fault.drop:
-                        await ws.close(code=1011, reason="dropped")
-                        return
-                    if fault.status is not None:
-                        item = fault_item(fault.status, fault.retry_after)
-                        if fault.delay:
-                            task = asyncio.create_task(late_error(reqid, fault.delay, item))
-                            tasks.add(task)
-                            task.add_done_callback(tasks.discard)
-                        else:
-                            await send(reqid, TYPE_ERROR, [item])
-                        continue
-                data = frame.get(F_DATA) if isinstance(frame.get(F_DATA), list) else []
-                first: Item = data[0] if data and isinstance(data[0], dict) else {}
-                kind = frame.get(F_TYPE)
-                if kind == TYPE_SUBSCRIBE:
-                    await subscribe(reqid, frame.get(F_STREAMS))
-                elif kind == TYPE_QUOTE_REQUEST:
-                    answer = book.quote(first)
-                    if isinstance(answer, dict):
-                        await send(reqid, TYPE_ERROR, [answer])
-                    else:
-                        for update in answer:
-                            await send(reqid, TYPE_QUOTE, [update])
-                elif kind == TYPE_QUOTE_CANCEL:
-                    await send(reqid, TYPE_QUOTE, book.cancel(first))
-                elif kind == TYPE_NEW_ORDER:
-                    lost: LostOrder | None = ctx.lose_next_order
-                    ctx.lose_next_order = None
-                    if lost is not None:
-                        if lost.executed:
-                            book.order(first)
-                        if not lost.hang:
-                            await ws.close(code=1011, reason="dropped")
-                            return
-                        continue
-                    for report in book.order(first):
-                        await send(reqid, TYPE_EXECUTION_REPORT, [report])
-                else:
-                    await send(reqid, TYPE_ERROR, [error_item(400, f"unknown type {str(kind)[:40]}")])
+            await _Session(ws, ctx).run()
         finally:
-            pusher.cancel()
-            for task in tasks:
-                task.cancel()
             ctx.sockets.discard(ws)
 
     return app
+
+
+# What the venue answers to one frame: (type, data) of each frame it sends back, in order.
+Replies = list[tuple[str, list[Item]]]
+
+
+class _Session:
+    """One socket: the frames it receives, the answers it sends, its market-data pushes."""
+
+    def __init__(self, ws: Any, ctx: Any) -> None:
+        self.ws, self.ctx = ws, ctx
+        self.book: NoncoBook = ctx.book
+        self.faults: Faults = ctx.faults
+        self.streams: dict[int, tuple[str, str]] = {}
+        self.seqs: dict[int, int] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        pusher = asyncio.create_task(self.push())
+        try:
+            while (raw := await self.ws.recv()) is not None:
+                try:
+                    frame = _loads(raw)
+                except ValueError:
+                    await self.send(None, TYPE_ERROR, [error_item(400, "not a JSON object")])
+                    continue
+                if not await self.take(frame):
+                    return
+        finally:
+            pusher.cancel()
+            for task in self.tasks:
+                task.cancel()
+
+    async def take(self, frame: Item) -> bool:
+        """Act on one frame and answer it as the fault it meets says; False once the socket
+        is closed."""
+        self.ctx.inbox.add({"frame": frame})
+        kind = str(frame.get(F_TYPE))
+        reqid = frame.get(F_REQID) if isinstance(frame.get(F_REQID), int) else None
+        data = frame.get(F_DATA) if isinstance(frame.get(F_DATA), list) else []
+        first: Item = data[0] if data and isinstance(data[0], dict) else {}
+        if kind == TYPE_NEW_ORDER and isinstance(first.get(F_CL_ORD_ID), str):
+            self.ctx.orders.add(first[F_CL_ORD_ID])
+        fault = self.faults.next_frame(kind)
+        if fault is not None and not fault.after and (fault.drop or fault.status is not None):
+            return await self.answer(reqid, [], fault)  # the book never sees it
+        return await self.answer(reqid, self.reply(kind, reqid, frame, first), fault)
+
+    def reply(self, kind: str, reqid: int | None, frame: Item, first: Item) -> Replies:
+        """What the book does with a frame, as the frames it answers."""
+        if kind == TYPE_SUBSCRIBE:
+            return self.subscribe(reqid, frame.get(F_STREAMS))
+        if kind == TYPE_QUOTE_REQUEST:
+            answer = self.book.quote(first)
+            return [(TYPE_ERROR, [answer])] if isinstance(answer, dict) else [(TYPE_QUOTE, [u]) for u in answer]
+        if kind == TYPE_QUOTE_CANCEL:
+            return [(TYPE_QUOTE, self.book.cancel(first))]
+        if kind == TYPE_NEW_ORDER:
+            return [(TYPE_EXECUTION_REPORT, [report]) for report in self.book.order(first)]
+        return [(TYPE_ERROR, [error_item(400, f"unknown type {kind[:40]}")])]
+
+    async def answer(self, reqid: int | None, replies: Replies, fault: Fault | None) -> bool:
+        """Send ``replies`` as ``fault`` (if any) makes them: ``drop`` closes the socket, or
+        with ``delay`` sends nothing (a hang); ``status`` sends that error instead; ``delay``
+        sends late. False once the socket is closed."""
+        if fault is not None and fault.drop:
+            if fault.delay:
+                return True
+            await self.ws.close(code=1011, reason="dropped")
+            return False
+        if fault is not None and fault.status is not None:
+            replies = [(TYPE_ERROR, [fault_item(fault.status, fault.retry_after)])]
+        if fault is not None and fault.delay:
+            # Later frames are answered meanwhile, as a venue busy with one request would.
+            task = asyncio.create_task(self.send_late(fault.delay, reqid, replies))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+            return True
+        for frame_type, data in replies:
+            await self.send(reqid, frame_type, data)
+        return True
+
+    async def send_late(self, delay: float, reqid: int | None, replies: Replies) -> None:
+        await asyncio.sleep(delay)
+        for frame_type, data in replies:
+            await self.send(reqid, frame_type, data)
+
+    async def send(self, reqid: int | None, frame_type: str, data: list[Item]) -> None:
+        frame: Item = {F_TYPE: frame_type, F_DATA: data}
+        if reqid is not None:
+            self.seqs[reqid] = self.seqs.get(reqid, 0) + 1
+            frame.update({F_REQID: reqid, F_SEQ: self.seqs[reqid]})
+            frame.setdefault(F_INITIAL, self.seqs[reqid] == 1)
+            frame.setdefault(F_ACTION, ACTION_UPDATE)
+        await self.ws.send(_dumps(frame))
+
+    async def push(self) -> None:
+        while True:
+            await asyncio.sleep(SNAPSHOT_INTERVAL)
+            if self.ctx.silent or not self.streams:
+                continue
+            fault = self.faults.next_push()
+            if fault is not None and fault.drop:
+                await self.ws.close(code=1011, reason="dropped")
+                return
+            for reqid, (symbol, settl_type) in list(self.streams.items()):
+                await self.send(reqid, TYPE_MARKET_DATA, [self.book.snapshot(symbol, settl_type)])
+
+    def subscribe(self, reqid: int | None, wanted: Any) -> Replies:
+        specs = wanted if isinstance(wanted, list) and wanted and all(isinstance(s, dict) for s in wanted) else None
+        if reqid is None or specs is None:
+            return [(TYPE_ERROR, [error_item(400, "reqid and streams are required")])]
+        spec = specs[0]
+        name = spec.get(F_NAME)
+        if name == TYPE_MARKET_DATA:
+            symbol, settl_type = spec.get(F_SYMBOL), spec.get(F_SETTL_TYPE, "D0")
+            if symbol not in SYMBOLS.values() or settl_type not in SETTLEMENT_TYPES.values():
+                return [(TYPE_ERROR, [error_item(400, "unknown Symbol or SettlType")])]
+            self.streams[reqid] = (symbol, settl_type)
+            self.ctx.subscriptions += 1
+            return [(TYPE_MARKET_DATA, [self.book.snapshot(symbol, settl_type)])]
+        if name == TYPE_EXECUTION_REPORT:
+            answer = self.book.replay(spec.get(F_START_DATE))
+            return [(TYPE_ERROR, [answer])] if isinstance(answer, dict) else [(TYPE_EXECUTION_REPORT, answer)]
+        return [(TYPE_ERROR, [error_item(400, f"unknown stream {str(name)[:40]}")])]
 
 
 def _dumps(frame: Item) -> str:

@@ -9,7 +9,7 @@ import httpx
 from otc_framework.controls import ControlDefinition, ControlKind
 from otc_framework.hookspecs import hookimpl
 from otc_lp_nonco.client import NoncoProvider
-from otc_lp_nonco.config import DEFAULT_VALIDITY_SECONDS, MAX_VALIDITY_SECONDS, NoncoConfig
+from otc_lp_nonco.config import CONTROL_VALIDITY, DEFAULT_VALIDITY_SECONDS, MAX_VALIDITY_SECONDS, NoncoConfig
 from otc_lp_nonco.fake import NoncoDemoVenue
 
 
@@ -26,11 +26,11 @@ def otc_liquidity_providers(config: NoncoConfig, http: httpx.AsyncClient) -> lis
 
 @hookimpl
 def otc_controls() -> list[ControlDefinition]:
-    # The execution engine reads its live value and passes it to
-    # NoncoProvider.request_quote (see client.py); the config holds the same default.
+    # The execution engine passes its live value to NoncoProvider.request_quote (see
+    # client.py), which falls back to the config's, whose default is the same.
     return [
         ControlDefinition(
-            "exec_nonco_validity_sec", ControlKind.INT, DEFAULT_VALIDITY_SECONDS,
+            CONTROL_VALIDITY, ControlKind.INT, DEFAULT_VALIDITY_SECONDS,
             "Validity asked for each Nonco quote, in seconds",
             minimum=Decimal(1), maximum=Decimal(MAX_VALIDITY_SECONDS),
         ),

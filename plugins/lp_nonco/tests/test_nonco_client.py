@@ -15,7 +15,9 @@ from websockets.exceptions import InvalidStatus
 from otc_framework.errors import VenueError, VenueRefused, VenueUnknownOutcome
 from otc_framework.ports import OrderState
 from otc_framework.testing.fake_venue import LoopbackServer
+from otc_framework.testing.lp_contract import lost_execution_fault
 from otc_lp_nonco.client import (
+    TYPE_NEW_ORDER,
     FrameError,
     NoncoProvider,
     decode_frame,
@@ -24,8 +26,8 @@ from otc_lp_nonco.client import (
     handshake_headers,
     sign,
 )
-from otc_lp_nonco.config import NoncoConfig
-from otc_lp_nonco.fake import LostOrder, create_app
+from otc_lp_nonco.config import CONTROL_VALIDITY, NoncoConfig
+from otc_lp_nonco.fake import create_app
 
 API_KEY = "nc-client-secret-api-key-0123456789"
 API_SECRET = "nc-client-signing-secret-abcdefghijkl"
@@ -197,7 +199,8 @@ async def test_requests_in_flight_fail_at_once_when_the_socket_drops(loopback: A
     try:
         quote = await provider.request_quote("SELL", "USDC", "D0", Decimal("1000"))
         assert quote.price == Decimal("5.0030")
-        ctx.lose_next_order = LostOrder(executed=True, hang=True)  # fills, never answers
+        # Fills, never answers.
+        ctx.faults.add(lost_execution_fault(TYPE_NEW_ORDER, executed=True, hang=True, hang_seconds=60))
         order = asyncio.create_task(provider.execute_quote(quote, "order-in-flight"))
         await _eventually(lambda: ctx.book.executions)
         await ctx.drop_connections()
@@ -239,11 +242,11 @@ async def test_aclose_stops_everything(loopback: Any) -> None:
         await provider.get_price("USDC", "D0")
 
 
-async def test_validity_override_and_quote_cancel(loopback: Any) -> None:
+async def test_live_validity_control_and_quote_cancel(loopback: Any) -> None:
     server = await _server(loopback)
     provider = provider_for(server)
     try:
-        quote = await provider.request_quote("BUY", "USDC", "D2", Decimal("1000"), validity_seconds=3)
+        quote = await provider.request_quote("BUY", "USDC", "D2", Decimal("1000"), controls={CONTROL_VALIDITY: 3})
         assert quote.valid_until < datetime.now(UTC) + timedelta(seconds=10)
         assert quote.price == Decimal("5.0060")  # D2 forward points
         frames = [item["frame"] for item in server.app.ctx.inbox.items]

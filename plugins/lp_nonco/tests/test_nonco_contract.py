@@ -1,7 +1,8 @@
 """The LP contract against the fake Nonco served on loopback (a WebSocket venue: no respx).
 
 Faults go through the fake's ``POST /_fault``: each hits the next request, a handshake or a
-frame on the socket. A hang is a frame the fake ignores, so the adapter's timeout fires.
+frame on the socket. A hang is a frame the fake ignores, so the adapter's timeout fires; a
+lost execution is a fault matched to the NewOrderSingle frame.
 """
 
 from __future__ import annotations
@@ -16,10 +17,16 @@ from pydantic import SecretStr
 
 from otc_framework.ports import Currency, Settlement
 from otc_framework.testing.fake_venue import LoopbackServer
-from otc_framework.testing.lp_contract import LiquidityProviderContract, VenueExecution
-from otc_lp_nonco.client import F_EXEC_ID, F_LAST_PX, F_LAST_QTY, WS_PATH, NoncoProvider
+from otc_framework.testing.lp_contract import (
+    LiquidityProviderContract,
+    VenueExecution,
+    harness_fault,
+    lost_execution_fault,
+    post_fault,
+)
+from otc_lp_nonco.client import F_EXEC_ID, F_LAST_PX, F_LAST_QTY, TYPE_NEW_ORDER, WS_PATH, NoncoProvider
 from otc_lp_nonco.config import NoncoConfig
-from otc_lp_nonco.fake import LostOrder, NoncoBook, create_app
+from otc_lp_nonco.fake import NoncoBook, create_app
 
 API_KEY = "nc-contract-secret-api-key-0123456789"
 API_SECRET = "nc-contract-signing-secret-abcdefghijkl"
@@ -49,7 +56,6 @@ class NoncoLoopbackHarness:
     def __init__(self, server: LoopbackServer, http: httpx.AsyncClient) -> None:
         self.provider = provider_for(server)
         self.book: NoncoBook = server.app.ctx.book
-        self._ctx = server.app.ctx
         self._http = http
         self._base_url = server.base_url
 
@@ -71,19 +77,17 @@ class NoncoLoopbackHarness:
         hang: bool = False,
         count: int = 1,
     ) -> None:
-        body: dict[str, Any] = {"retryAfter": retry_after, "drop": drop or hang, "count": count}
-        if status is not None:
-            body["status"] = status
-        if hang:
-            body["delay"] = HANG_SECONDS
-        response = await self._http.post(f"{self._base_url}/_fault", json=body)
-        response.raise_for_status()
+        fault = harness_fault(
+            status, retry_after=retry_after, drop=drop, hang=hang, count=count, hang_seconds=HANG_SECONDS
+        )
+        await post_fault(self._http, self._base_url, fault)
 
     async def refuse(self) -> None:
         await self.fault(401)
 
     async def lose_next_execution(self, *, executed: bool, hang: bool = False) -> None:
-        self._ctx.lose_next_order = LostOrder(executed, hang)
+        fault = lost_execution_fault(TYPE_NEW_ORDER, executed=executed, hang=hang, hang_seconds=HANG_SECONDS)
+        await post_fault(self._http, self._base_url, fault)
 
 
 class TestNoncoContractOnFake(LiquidityProviderContract):
