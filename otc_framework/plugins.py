@@ -6,6 +6,9 @@ config key share one name, e.g. ``spot_valorpro``). Tests and embedders pass mod
 
 Registration hooks that build adapters are called per plugin, with that plugin's validated
 config, so each adapter receives only its own section.
+
+The core's built-in plugins (``BUILTIN_PLUGINS``: the four execution modes) are registered
+first, always, through the same manager; they have no config and are not "enabled" plugins.
 """
 
 from __future__ import annotations
@@ -23,14 +26,15 @@ import pluggy
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from otc_framework import hookspecs
+from otc_framework.builtin import execution_modes
 from otc_framework.config import DeploymentConfig, first_error_line, resolve_env
 from otc_framework.controls import CORE_CONTROLS, ControlDefinition
 from otc_framework.errors import ConfigError
-from otc_framework.ports import AlertSink, LiquidityProvider
+from otc_framework.ports import AlertSink, ExecutionStrategy, LiquidityProvider
 
 ENTRY_POINT_GROUP = "otc_framework"
 HOOK_PREFIX = "otc_"
-
+BUILTIN_PLUGINS: Mapping[str, ModuleType] = {"builtin_execution_modes": execution_modes}
 
 
 class OtcPluginManager(pluggy.PluginManager):
@@ -153,10 +157,27 @@ class PluginHost:
     def routes(self) -> list[Any]:
         return self.collect("otc_routes")
 
+    def execution_strategies(self) -> dict[str, ExecutionStrategy]:
+        """Every registered ``exec_mode`` by name, the built-ins first, refusing a name registered twice."""
+        found: dict[str, ExecutionStrategy] = {}
+        owners: dict[str, str] = {}
+        for plugin, strategies in self.per_plugin("otc_execution_strategies").items():
+            for strategy in strategies:
+                if strategy.name in owners:
+                    raise ConfigError(
+                        f"plugin {plugin}: exec_mode {strategy.name!r} is already registered by {owners[strategy.name]}"
+                    )
+                owners[strategy.name] = plugin
+                found[strategy.name] = strategy
+        return found
+
     def controls(self) -> list[ControlDefinition]:
-        """The core's controls and every plugin's, refusing a key defined twice."""
-        seen = {c.key: c for c in CORE_CONTROLS}
-        merged = list(CORE_CONTROLS)
+        """The core's controls and every plugin's, refusing a key defined twice. ``exec_mode``
+        accepts exactly the registered modes (the catalog's choices are the built-ins alone)."""
+        modes = tuple(self.execution_strategies())
+        core = [replace(c, choices=modes) if c.key == "exec_mode" else c for c in CORE_CONTROLS]
+        seen = {c.key: c for c in core}
+        merged = list(core)
         for plugin, defs in self.per_plugin("otc_controls").items():
             for defn in defs:
                 if defn.key in seen:
@@ -206,7 +227,8 @@ def build_plugin_host(
     modules: Mapping[str, ModuleType] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> PluginHost:
-    """Register exactly the enabled plugins and validate each one's config section.
+    """Register the built-in plugins, then exactly the enabled ones, and validate each enabled
+    plugin's config section.
 
     ``modules`` maps plugin names to already imported modules (tests, embedding); names not
     in it are loaded from their entry point. Any problem is one ``ConfigError`` line naming
@@ -215,6 +237,8 @@ def build_plugin_host(
     env = os.environ if env is None else env
     modules = dict(modules or {})
     pm = OtcPluginManager()
+    for name, module in BUILTIN_PLUGINS.items():
+        pm.register(module, name=name)
     enabled = enabled_names(config)
     for name in enabled:
         module = modules.get(name) or load_entry_point(name)

@@ -40,6 +40,7 @@ CORE_CONTROLS: tuple[ControlDefinition, ...] = (
                       minimum=Decimal("-5"), maximum=Decimal("5")),
     ControlDefinition("quote_validity_10s_spread_pct", D, Decimal("0"), "Spread adder for 10 s quotes, in %",
                       minimum=Decimal("-5"), maximum=Decimal("5")),
+    # The built-in modes; a running desk accepts every registered mode (``PluginHost.controls``).
     ControlDefinition("exec_mode", E, "off", "Hedging mode",
                       choices=("off", "auto_best", "auto_manual", "off_market")),
     ControlDefinition("exec_lp_override", S, "", "LP used by auto_manual (empty = none)"),

@@ -4,12 +4,19 @@ in force on the next request."""
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
+import pytest
+
 from otc_framework.hookspecs import hookimpl
+from otc_framework.plugins import build_plugin_host
+from otc_framework.ports import ExecutionContext, ExecutionStrategy, HedgeOrder, LpQuote, NoHedge
 from otc_framework.storage.models import AuditLog, SystemControl, Tier
+from otc_framework.web import create_app
+from tests import scripted_plugin
 from tests.admin.support import assert_by_operator, next_event, refused
-from tests.desk import Desk, bearer
+from tests.desk import Desk, bearer, desk_config
 
 CONTROLS = "/v1/admin/controls"
 
@@ -56,6 +63,7 @@ async def test_a_change_is_validated_audited_and_announced(desk: Desk) -> None:
         ("session_ttl_seconds", {"value": 0}, "value"),
         ("quoting_enabled", {"value": "maybe"}, "value"),
         ("exec_mode", {"value": "sometimes"}, "value"),
+        ("exec_mode", {"value": "twap_test"}, "value"),  # no plugin of this desk registers it
         ("usdc_usdt_ratio", {"value": None}, "value"),
         ("scripted_validity_sec", {"value": 61}, "value"),
         ("session_ttl_seconds", {"value": 9, "note": "x"}, "note"),
@@ -114,3 +122,41 @@ async def test_a_change_applies_to_the_next_request(desk: Desk) -> None:
     changed = await desk.http.put(f"{CONTROLS}/spread_adjustment", headers=bearer(admin), json={"value": "0.10"})
     assert changed.json()["value"] == "0.10"
     assert (await desk.quote(client)).json()["price"] == "5.0200"
+
+
+class TwapMode(ExecutionStrategy):
+    """An outside plugin's execution mode; only its name matters to the controls."""
+
+    name = "twap_test"
+
+    async def choose_quote(self, order: HedgeOrder, context: ExecutionContext) -> LpQuote:
+        raise NoHedge("a test mode")
+
+
+@hookimpl
+def otc_execution_strategies(config: object) -> list[ExecutionStrategy]:
+    return [TwapMode()]
+
+
+TWAP_PLUGIN = types.ModuleType("twap_test")
+TWAP_PLUGIN.otc_execution_strategies = otc_execution_strategies
+
+
+@pytest.fixture
+async def twap_desk(migrated_database_url: str, store_url: str, store_namespace: str, serve: Any) -> Desk:
+    """A desk that also enables an outside plugin registering the mode ``twap_test``."""
+    config = desk_config(migrated_database_url, store_url, store_namespace)
+    config.plugins.enabled.append("twap_test")
+    plugins = build_plugin_host(config, modules={"scripted": scripted_plugin.plugin, "twap_test": TWAP_PLUGIN}, env={})
+    return Desk(await serve(create_app(config, plugins, unique_name=True)))
+
+
+async def test_exec_mode_accepts_every_registered_mode(twap_desk: Desk) -> None:
+    _, admin = await twap_desk.admin()
+    items = (await twap_desk.http.get(CONTROLS, headers=bearer(admin))).json()["items"]
+    exec_mode = next(item for item in items if item["key"] == "exec_mode")
+    assert exec_mode["choices"] == ["off", "auto_best", "auto_manual", "off_market", "twap_test"]
+    changed = await twap_desk.http.put(f"{CONTROLS}/exec_mode", headers=bearer(admin), json={"value": "twap_test"})
+    assert (changed.status_code, changed.json()["value"]) == (200, "twap_test"), changed.text
+    await refused(twap_desk, "PUT", f"{CONTROLS}/exec_mode", admin, 400, "VALIDATION_ERROR", "value",
+                  json={"value": "nobody_registered"})

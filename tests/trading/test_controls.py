@@ -16,9 +16,12 @@ from tests.desk import Desk, two_workers
 
 
 def test_defaults_and_a_bad_stored_value_fall_back() -> None:
-    controls = Controls(CORE_CONTROLS, {"session_ttl_seconds": "9", "spot_max_age_seconds": "not a number"})
+    # ``exec_mode`` names a mode whose plugin is no longer enabled: the desk does not hedge.
+    controls = Controls(CORE_CONTROLS, {"session_ttl_seconds": "9", "spot_max_age_seconds": "not a number",
+                                        "exec_mode": "twap_gone"})
     assert controls.integer("session_ttl_seconds") == 9
     assert controls.integer("spot_max_age_seconds") == 10
+    assert controls["exec_mode"] == "off"
     assert controls.flag("quoting_enabled") is True
     assert controls.decimal("usdc_usdt_ratio") == Decimal("1.0000")
 
