@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,32 @@ def cmd_closings_verify(args: argparse.Namespace) -> int:
     return _operate(args, lambda office: commands.verify_prices(args.since), lambda answer: bool(answer["mismatches"]))
 
 
+def cmd_hedges_list(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    config = load_config(_config_path(args))
+    return _operate(args, lambda office: commands.list_hedges(office, config, args.status, args.provider, args.date))
+
+
+def cmd_hedges_act(args: argparse.Namespace) -> int:
+    from otc_framework.admin import commands
+
+    config = load_config(_config_path(args))
+    if args.hedges_command == "mark-filled":
+        given = {"venueReference": args.venue_reference, "fillPrice": args.fill_price, "amount": args.amount,
+                 "provider": args.provider}
+        return _operate(args, lambda office: commands.mark_hedge_filled(office, config, args.hedge, given))
+    act = commands.retry_hedge if args.hedges_command == "retry" else commands.release_hedge
+    return _operate(args, lambda office: act(office, config, args.hedge))
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a date, YYYY-MM-DD") from None
+
+
 def _time_bound(text: str) -> Any:
     """``--since``: a date (its midnight in America/Sao_Paulo) or a date-time with offset,
     read exactly as the admin API's ``since`` filters are."""
@@ -271,6 +298,27 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="replay every closing's price and total from its snapshot (JSON); exit 1 on any mismatch"))
     p.add_argument("--since", type=_time_bound, help="closings created from then: YYYY-MM-DD or a date-time with offset")
     p.set_defaults(func=cmd_closings_verify)
+
+    hedges = sub.add_parser("hedges", help="hedges of closings on LPs").add_subparsers(
+        dest="hedges_command", required=True)
+    p = with_config(hedges.add_parser("list", help="hedges (JSON), newest first; the current business day's by default"))
+    p.add_argument("--status", help="pending, held, quoting, executing, unknown, filled, failed or skipped")
+    p.add_argument("--provider", help="exact provider name, e.g. nonco")
+    p.add_argument("--date", type=_day, help="hedges created that day in America/Sao_Paulo: YYYY-MM-DD")
+    p.set_defaults(func=cmd_hedges_list)
+    for name, text in (("retry", "send a failed hedge back to the engine, under a new order id"),
+                       ("release", "let a held hedge (above exec_max_order_amount) go to the market")):
+        p = with_config(hedges.add_parser(name, help=text))
+        p.add_argument("hedge", help="hedge id")
+        p.set_defaults(func=cmd_hedges_act)
+    p = with_config(hedges.add_parser(
+        "mark-filled", help="record that the venue executed what is left of an unknown, failed or held hedge"))
+    p.add_argument("hedge", help="hedge id")
+    p.add_argument("--venue-reference", required=True, help="the venue's own id of the trade that filled it")
+    p.add_argument("--fill-price", required=True)
+    p.add_argument("--amount", help="defaults to what is unfilled (the only amount accepted)")
+    p.add_argument("--provider", help="the venue that executed it; defaults to the hedge's provider")
+    p.set_defaults(func=cmd_hedges_act)
 
     p = with_config(sub.add_parser("plugins", help="list installed plugins and which are enabled"))
     p.set_defaults(func=cmd_plugins)

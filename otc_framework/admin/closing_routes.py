@@ -17,13 +17,13 @@ from otc_framework.admin.closing_schemas import (
     AdminClosingQuery,
     ClosingDetail,
     DeskDelivery,
-    HedgeView,
     SeenStatus,
     SentToDesk,
 )
 from otc_framework.admin.lifecycle import Action
 from otc_framework.closings.schemas import AdminClosing
 from otc_framework.errors import IllegalTransition, NotFound, NotReady, StatusConflict, ValidationFailed
+from otc_framework.execution.schemas import HedgeView
 from otc_framework.web.bodies import answer, parse_body, parse_query
 from otc_framework.web.endpoint import UUID_PARAM, endpoint
 from otc_framework.web.pages import newest_first

@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import Field
 
 from otc_framework.admin.audit_schemas import AuditEntry, TimeWindowQuery
 from otc_framework.closings.schemas import AdminClosing
-from otc_framework.storage.models import ClosingStatus, Currency, Hedge, HedgeStatus, Settlement, Side
-from otc_framework.web.bodies import AmountText, AnswerModel, DecimalText, RequestModel
+from otc_framework.execution.schemas import HedgeView
+from otc_framework.storage.models import ClosingStatus, Currency, Settlement
+from otc_framework.web.bodies import AnswerModel, RequestModel
 
 
 class AdminClosingQuery(TimeWindowQuery):
@@ -25,32 +25,6 @@ class AdminClosingQuery(TimeWindowQuery):
 class AdminClosingPage(AnswerModel):
     items: list[AdminClosing]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next (older) page; null at the end")
-
-
-class HedgeView(AnswerModel):
-    """A closing's hedge on an LP (SPEC §10)."""
-
-    id: UUID
-    closing_id: UUID
-    provider: str
-    side: Side
-    currency: Currency
-    settlement: Settlement
-    amount: AmountText
-    chunks: int
-    client_price: DecimalText
-    fill_price: DecimalText | None
-    spread_capture_bps: DecimalText | None
-    status: HedgeStatus
-    error: str | None
-    venue_data: dict[str, Any] | list[Any]
-    created_at: datetime
-    updated_at: datetime
-    filled_at: datetime | None
-
-    @classmethod
-    def of(cls, hedge: Hedge) -> HedgeView:
-        return cls.model_validate({name: getattr(hedge, name) for name in cls.model_fields})
 
 
 class ClosingDetail(AnswerModel):

@@ -8,15 +8,17 @@ shell, recorded as such (the API records the admin client's name and IP instead)
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import httpx
 
-from otc_framework.admin import clients, holidays
+from otc_framework.admin import clients, hedges, holidays
 from otc_framework.admin.access import Actor, Backoffice
 from otc_framework.admin.client_schemas import ClientView, IssuedClient
+from otc_framework.admin.hedge_schemas import HedgeQuery, MarkFilled
 from otc_framework.admin.reference_schemas import ControlAnswer, HolidaysImported
 from otc_framework.alerts import repository as alert_rows
 from otc_framework.alerts.routes import raise_test_alert
@@ -26,8 +28,12 @@ from otc_framework.closings.verify import verify_closings
 from otc_framework.config import DeploymentConfig
 from otc_framework.controls import service as controls
 from otc_framework.errors import NotFound
+from otc_framework.execution.recorder import HedgeRecorder
+from otc_framework.execution.schemas import hedge_view
 from otc_framework.plugins import build_plugin_host
 from otc_framework.storage.models import AuditSource, Client, Role, Tier
+from otc_framework.web.bodies import validate
+from otc_framework.web.pages import newest_first
 
 
 def shell_actor() -> Actor:
@@ -107,3 +113,55 @@ async def list_alerts(kind: str | None, severity: str | None, limit: int) -> Any
 async def verify_prices(since: datetime | None) -> Any:
     """Replay every closing's price and total from its snapshot (``otc closings verify``)."""
     return (await verify_closings(since)).as_json()
+
+
+def hedge_recorder(office: Backoffice, config: DeploymentConfig) -> HedgeRecorder:
+    """Reports a hedge change from a shell the way the runtime's recorder does: on the admin
+    stream (through the store, so running workers' consoles see it), to plugins and to metrics.
+    Operator actions report without an alert, so its alert service needs no sinks."""
+    return HedgeRecorder(office.feed, office.hooks.otc_hedge_recorded,
+                         AlertService(office.store, office.feed, config.alerts, []))
+
+
+async def list_hedges(office: Backoffice, config: DeploymentConfig, status: str | None, provider: str | None,
+                      day: date | None) -> Any:
+    """Hedges created on ``day`` (a calendar day in the desk's zone, like the API's
+    ``since=D&until=D+1``), or on the current business day as the API lists by default; the
+    filters are validated by the API's own query model."""
+    filters = validate(HedgeQuery, {k: v for k, v in (("status", status), ("provider", provider)) if v is not None})
+    zone = ZoneInfo(config.market_hours.timezone)
+    if day is None:
+        reference, _ = await office.reference.current()
+        since, until = hedges.today(reference.calendar, zone)
+    else:
+        since, until = hedges.on_day(day, zone)
+    query = hedges.matching(status=filters.status, provider=filters.provider, since=since, until=until)
+    found: list[Any] = []
+    cursor = None
+    while True:
+        page, cursor = await newest_first(query, 200, cursor)
+        found += [hedge_view(h) for h in page]
+        if cursor is None:
+            return found
+
+
+async def retry_hedge(office: Backoffice, config: DeploymentConfig, hedge_id: str) -> Any:
+    """The API's retry, from the status the hedge has now (a shell sees it as it acts)."""
+    seen = (await hedges.hedge_of(hedge_id)).status
+    return hedge_view(await hedges.retry(hedge_id, seen, actor=shell_actor(), recorder=hedge_recorder(office, config)))
+
+
+async def release_hedge(office: Backoffice, config: DeploymentConfig, hedge_id: str) -> Any:
+    seen = (await hedges.hedge_of(hedge_id)).status
+    return hedge_view(await hedges.release(hedge_id, seen, actor=shell_actor(),
+                                           recorder=hedge_recorder(office, config)))
+
+
+async def mark_hedge_filled(office: Backoffice, config: DeploymentConfig, hedge_id: str,
+                            given: dict[str, str | None]) -> Any:
+    """The API's mark-filled; ``given`` (``venueReference``, ``fillPrice``, ``amount``,
+    ``provider``, as typed) is validated by the API's own request model."""
+    seen = (await hedges.hedge_of(hedge_id)).status
+    body = validate(MarkFilled, {"from": seen.value, **{k: v for k, v in given.items() if v is not None}})
+    return hedge_view(await hedges.mark_filled(hedge_id, seen, body.fill(), actor=shell_actor(),
+                                               recorder=hedge_recorder(office, config)))

@@ -5,12 +5,14 @@ from otc_framework.admin import (
     client_routes,
     closing_routes,
     control_routes,
+    hedge_routes,
     holiday_routes,
     spread_routes,
     stream_routes,
 )
 from otc_framework.alerts import routes as alert_routes
 from otc_framework.liquidity import routes as lp_routes
+from otc_framework.risk import routes as risk_routes
 
 BLUEPRINTS = (
     client_routes.bp,
@@ -18,8 +20,10 @@ BLUEPRINTS = (
     control_routes.bp,
     holiday_routes.bp,
     closing_routes.bp,
+    hedge_routes.bp,
     audit_routes.bp,
     alert_routes.bp,
     lp_routes.bp,
+    risk_routes.bp,
     stream_routes.bp,
 )

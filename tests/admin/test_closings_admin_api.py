@@ -11,7 +11,7 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from otc_framework.storage.models import AuditLog, Closing, Hedge, HedgeStatus, Side
+from otc_framework.storage.models import AuditLog, Closing, Hedge, HedgeStatus
 from tests.admin.support import CLOSINGS, act, make_closing, refused
 from tests.desk import Desk, bearer
 
@@ -80,7 +80,8 @@ async def test_detail_has_the_snapshot_the_trail_and_the_hedge(desk: Desk) -> No
     closing = await Closing.get(id=closing_id)
 
     detail = (await desk.http.get(f"{CLOSINGS}/{closing_id}", headers=bearer(admin))).json()
-    assert detail["hedge"] is None
+    hedge_id = str((await Hedge.get(closing_id=closing_id)).id)
+    assert (detail["hedge"]["id"], detail["hedge"]["status"]) == (hedge_id, "skipped")  # exec_mode off
     shown = detail["closing"]
     assert (shown["id"], shown["clientId"], shown["clientName"], shown["tier"]) == (closing_id, client_id, "acme", "T1")
     assert (shown["side"], shown["status"], shown["amount"], shown["price"], shown["totalBrl"]) == (
@@ -95,16 +96,18 @@ async def test_detail_has_the_snapshot_the_trail_and_the_hedge(desk: Desk) -> No
     assert close_row["detail"] == {"price": "5.0150", "totalBrl": "501500.00"}
 
     assert (await act(desk, admin, closing_id, "advance", "pending")).status_code == 200
-    await Hedge.create(closing_id=closing_id, provider="nonco", side=Side.BUY, currency="USDT", settlement="D0",
-                       amount=Decimal("100000"), client_price=Decimal("5.0150"), fill_price=Decimal("5.01300000"),
-                       spread_capture_bps=Decimal("4.0"), status=HedgeStatus.FILLED, venue_data={"rfqId": "r-1"})
+    await Hedge.filter(id=hedge_id).update(
+        provider="nonco", status=HedgeStatus.FILLED, attempt=1, client_order_id="ord-1", chunks=1,
+        filled_amount=Decimal("100000"), fill_price=Decimal("5.01300000"), spread_capture_bps=Decimal("4.0"))
     detail = (await desk.http.get(f"{CLOSINGS}/{closing_id}", headers=bearer(admin))).json()
     assert [row["action"] for row in detail["audit"]] == ["SESSION_CREATED", "CLOSE_SUCCESS", "closing.advance"]
     hedge = detail["hedge"]
-    assert (hedge["closingId"], hedge["provider"], hedge["status"], hedge["amount"], hedge["chunks"]) == (
-        closing_id, "nonco", "filled", "100000", 1)
-    assert (hedge["clientPrice"], hedge["fillPrice"], hedge["spreadCaptureBps"], hedge["venueData"]) == (
-        "5.0150", "5.01300000", "4.0", {"rfqId": "r-1"})
+    assert (hedge["id"], hedge["closingId"], hedge["provider"], hedge["status"], hedge["amount"]) == (
+        hedge_id, closing_id, "nonco", "filled", "100000")
+    assert (hedge["side"], hedge["attempt"], hedge["clientOrderId"], hedge["chunks"], hedge["filledAmount"]) == (
+        "BUY", 1, "ord-1", 1, "100000")
+    assert (hedge["clientPrice"], hedge["fillPrice"], hedge["spreadCaptureBps"], hedge["venueReference"]) == (
+        "5.0150", "5.01300000", "4.0", None)
 
     for path in (f"{CLOSINGS}/{uuid4()}", f"{CLOSINGS}/not-a-uuid"):
         await refused(desk, "GET", path, admin, 404, "NOT_FOUND")
