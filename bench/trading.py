@@ -278,7 +278,11 @@ class Floor:
                "updated_at": now}
         audit = ["CLOSE_SUCCESS", job["actor"], "API", sid, oid, row["id"], uuid.UUID(cid), "127.0.0.1",
                  job["close_detail"], now]
-        await self.pg.execute(self.close_sql, *(row[c] for c in job["closing_columns"]), *audit)
+        # The floor's closings are not trades: their hedge intent is written (same cost) as skipped.
+        hedge = {**job["hedge_row"], "id": uuid.uuid4(), "closing_id": row["id"], "status": "skipped",
+                 "reason": "benchmark floor", "created_at": now, "updated_at": now}
+        await self.pg.execute(self.close_sql, *(row[c] for c in job["closing_columns"]),
+                              *(hedge[c] for c in job["hedge_columns"]), *audit)
         await self.redis.set(oid_key, job["oid_value"], px=86400 * 1000)
 
 
@@ -404,6 +408,7 @@ async def samples(base: str, dsn: str, ns: str, client: tuple[str, str], token: 
     from redis.asyncio import Redis
 
     from otc_framework.closings.repository import _CLOSING_COLUMNS
+    from otc_framework.execution import intent
 
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers) as http:
@@ -417,12 +422,14 @@ async def samples(base: str, dsn: str, ns: str, client: tuple[str, str], token: 
         await redis.aclose()
     conn = await asyncpg.connect(dsn)
     row = dict(await conn.fetchrow("SELECT * FROM closings WHERE oid = 'sample-1'"))
+    hedge_row = dict(await conn.fetchrow("SELECT * FROM hedges WHERE closing_id = $1", row["id"]))
     quote_detail = await conn.fetchval("SELECT detail::text FROM audit_logs WHERE session_id = $1", sid)
     close_detail = await conn.fetchval("SELECT detail::text FROM audit_logs WHERE action = 'CLOSE_SUCCESS'")
     await conn.close()
     return {"session_value": session_value, "session_ttl_ms": json.loads(session_value.split(SEP, 1)[1])
             ["validity_seconds"] * 1000, "oid_value": oid_value, "client_record": client_record,
-            "closing_row": row, "closing_columns": list(_CLOSING_COLUMNS), "quote_detail": quote_detail,
+            "closing_row": row, "closing_columns": list(_CLOSING_COLUMNS), "hedge_row": hedge_row,
+            "hedge_columns": list(intent.COLUMNS), "quote_detail": quote_detail,
             "close_detail": close_detail, "actor": row["client_name"], "client_id": client[0]}
 
 
@@ -518,6 +525,31 @@ async def verify(dsn: str) -> tuple[int, int]:
     return count, distinct
 
 
+async def hedging(dsn: str, patience: float) -> dict[str, Any]:
+    """Once the engine has worked off what the load left (or ``patience`` ran out): the trades'
+    hedges by status, and how long working them off took after the load stopped."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    started = time.monotonic()
+    open_statuses = ("pending", "quoting", "executing", "unknown")
+    try:
+        while True:
+            rows = await conn.fetch("SELECT h.status, count(*) FROM hedges h JOIN closings c ON c.id = h.closing_id "
+                                    "WHERE c.oid NOT LIKE 'floor-%' GROUP BY h.status")
+            statuses = {row[0]: row[1] for row in rows}
+            if not any(statuses.get(s) for s in open_statuses) or time.monotonic() - started > patience:
+                break
+            await asyncio.sleep(0.5)
+        closings_without = await conn.fetchval(
+            "SELECT count(*) FROM closings c LEFT JOIN hedges h ON h.closing_id = c.id WHERE h.id IS NULL")
+        executions = await conn.fetchval("SELECT count(*) FROM hedge_executions")
+    finally:
+        await conn.close()
+    return {"statuses": statuses, "closings_without_hedge": closings_without, "executions": executions,
+            "drain_seconds": round(time.monotonic() - started, 1)}
+
+
 async def set_controls(dsn: str, values: dict[str, str]) -> None:
     import asyncpg
 
@@ -600,6 +632,10 @@ def main() -> int:
     parser.add_argument("--lp-mode", choices=("none", "off", "on"), default="none",
                         help="enable the Nonco and Horizon LPs against their fakes (their feed polls every 2 s); "
                              "'on' also switches LP quote mode on (and Nonco USDT D0 polling, which USDT D0 quotes need)")
+    parser.add_argument("--exec-mode", choices=("off", "auto_best"), default="off",
+                        help="hedge every closing (auto_best: the cheapest LP of the feed; enables the LPs against "
+                             "their fakes, and Nonco USDT D0 polling) and check, once the load stops, that every "
+                             "closing's hedge filled with one order at the venue")
     parser.add_argument("--alert-sinks", choices=("none", "ok", "hang"), default="none",
                         help="enable the Telegram and Discord sinks against their fakes and alert on every close "
                              "(alert_large_trade_amount = 1); 'hang' makes both fakes hang 60 s on every request")
@@ -632,8 +668,10 @@ def main() -> int:
         if args.alert_sinks != "none":
             wanted.update(demo_venues(ALERT_SINKS))
             asyncio.run(set_controls(dsn, {"alert_large_trade_amount": "1"}))
-        if args.lp_mode != "none":
+        if args.lp_mode != "none" or args.exec_mode != "off":
             wanted.update(demo_venues(LP_PLUGINS))
+        if args.exec_mode != "off":
+            asyncio.run(set_controls(dsn, {"exec_mode": args.exec_mode, "lp_feed_nonco_usdt_enabled": "true"}))
         if args.lp_mode == "on":
             asyncio.run(set_controls(dsn, {"lp_quote_mode_enabled": "true", "lp_feed_nonco_usdt_enabled": "true"}))
         sections = venues.start(wanted, DemoSettings(Decimal("5.0000")))
@@ -657,6 +695,22 @@ def main() -> int:
         ok = count == distinct == closes_201
         print(f"\ncorrectness: close answers 201 = {closes_201}; closings rows = {count}, distinct oids = {distinct}")
         print("lost/duplicated: 0" if ok else f"MISMATCH: {closes_201 - count} lost, {count - distinct} duplicated")
+        if args.exec_mode != "off":
+            hedged = asyncio.run(hedging(dsn, patience=300))
+            orders = {name: httpx.get(f"{venues.urls()[name]}/_orders").json() for name in LP_PLUGINS}
+            sent = sum(o["received"] for o in orders.values())
+            repeated = {name: o["repeated"] for name, o in orders.items() if o["repeated"]}
+            filled = hedged["statuses"].get("filled", 0)
+            hedges_ok = (filled == closes_201 and hedged["closings_without_hedge"] == 0 and not repeated
+                         and sent == hedged["executions"])
+            ok = ok and hedges_ok
+            by_venue = ", ".join(f"{name}: {o['received']}" for name, o in orders.items())
+            print(f"hedges: {hedged['statuses']} (closings {closes_201}; closings without a hedge "
+                  f"{hedged['closings_without_hedge']}); worked off {hedged['drain_seconds']} s after the load; "
+                  f"venue orders {sent} ({by_venue}), "
+                  f"executions {hedged['executions']}, order ids repeated: {repeated or 'none'}")
+            print("hedged exactly once: yes" if hedges_ok else "HEDGE MISMATCH")
+            out["hedging"] = {**hedged, "orders": orders, "ok": hedges_ok}
         modes = asyncio.run(reference_modes(dsn))
         replayed = replay_check(config)
         ok = ok and replayed["exit"] == 0

@@ -101,6 +101,22 @@ class LpFeedConfig(_Section):
     flush_seconds: float = Field(10.0, gt=0, le=3600)
 
 
+class ExecutionConfig(_Section):
+    """How the execution engine drives hedges (SPEC §10). ``concurrency`` hedges are worked at
+    once; an LP's circuit breaker opens after ``breaker_failures`` consecutive failures and
+    stays open ``breaker_cooldown_seconds``; an unknown outcome is asked of the venue after
+    ``check_first_seconds``, then doubling up to ``check_max_seconds``; the venue's "not
+    found" is believed only ``not_found_grace_seconds`` after the order's quote expired (an
+    order still in flight cannot fill an expired quote)."""
+
+    concurrency: int = Field(8, ge=1, le=256)
+    breaker_failures: int = Field(3, ge=1, le=100)
+    breaker_cooldown_seconds: float = Field(60.0, gt=0, le=3600)
+    check_first_seconds: float = Field(1.0, gt=0, le=600)
+    check_max_seconds: float = Field(60.0, gt=0, le=3600)
+    not_found_grace_seconds: float = Field(2.0, ge=0, le=600)
+
+
 class PricingConfig(_Section):
     """Which spot source prices quotes (SPEC §4 spot mode), and which one is snapshotted as
     the second reference (``binanceAtQuote``); names are spot sources' names."""
@@ -211,6 +227,7 @@ class DeploymentConfig(_Section):
     market_hours: MarketHoursConfig = Field(default_factory=MarketHoursConfig)
     spot: SpotConfig = Field(default_factory=SpotConfig)
     lp_feed: LpFeedConfig = Field(default_factory=LpFeedConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
     pricing: PricingConfig = Field(default_factory=PricingConfig)
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     desk: DeskConfig = Field(default_factory=DeskConfig)

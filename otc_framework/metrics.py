@@ -54,6 +54,19 @@ LEASES_HELD = Gauge(
     "otc_lease_held", "Background-loop leases held, summed over the live workers (1 is healthy)", ("loop",),
     multiprocess_mode="livesum",
 )
+HEDGES_RECORDED = Counter(
+    "otc_hedges_recorded_total", "Hedge status changes, by the status reached and the LP", ("status", "provider")
+)
+# livemax: only the process running the engine sets it; 1 = that LP is skipped for now.
+LP_BREAKER_OPEN = Gauge(
+    "otc_lp_breaker_open", "LP circuit breakers open (1) or closed (0)", ("provider",), multiprocess_mode="livemax",
+)
+# Set each turn by the one process publishing exposure (``risk.publisher``); livemostrecent,
+# so a worker that lost the lease, whose last value is older, never masks the current one.
+OPEN_EXPOSURE = Gauge(
+    "otc_open_exposure", "Notional of hedges the desk still owes, in stablecoin units, by hedge currency",
+    ("currency",), multiprocess_mode="livemostrecent",
+)
 STORE_ERRORS = Counter("otc_store_errors_total", "Store (Redis) operations that failed", ("operation",))
 DATABASE_ERRORS = Counter("otc_database_errors_total", "Database operations that failed, by where", ("where",))
 

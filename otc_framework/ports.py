@@ -167,7 +167,8 @@ class LiquidityProvider(ABC):
     """A venue where the desk hedges (SPEC §10).
 
     ``name`` is the provider's short name (``nonco``, ``horizon``) as closings record it
-    (``lp:<name>``). ``trades_24x7`` says whether it quotes off-hours. Every method raises the
+    (``lp:<name>``). ``trades_24x7`` says whether it quotes off-hours, ``currencies`` what it
+    trades. Every method raises the
     core's ``VenueError`` family, never a transport exception: ``VenueRateLimited``,
     ``VenueRefused`` (bad credentials, an expired or unknown quote), ``VenueUnknownOutcome``
     (sent, no answer: ask ``lookup_order``), ``VenuePartialFill`` (chunks failed part-way),
@@ -176,6 +177,8 @@ class LiquidityProvider(ABC):
 
     name: str
     trades_24x7: bool = False
+    # The stablecoins it trades against BRL; the engine never asks it for another.
+    currencies: tuple[Currency, ...] = ("USDT", "USDC")
 
     @abstractmethod
     async def get_price(self, currency: Currency, settlement: Settlement) -> LpPrice:
@@ -304,8 +307,8 @@ class HedgeOrder:
 class ExecutionContext:
     """What a strategy may use to choose where a hedge goes.
 
-    ``providers`` are the LPs that may take the order now: enabled, trading at this hour
-    (off-hours only 24/7 ones), their circuit breaker closed. ``snapshot`` is the LP feed's
+    ``providers`` are the LPs that may take the order now: enabled, trading its currency and
+    at this hour (off-hours only 24/7 ones), their circuit breaker closed. ``snapshot`` is the LP feed's
     latest indicative price of each of them for the order's currency and settlement, and
     ``snapshot_age_seconds`` the age of each. ``quote`` asks one provider for a tradable quote
     and ``quote_all`` asks every provider in parallel (the answers that came, best first for

@@ -213,3 +213,29 @@ def test_demo_lps_live_and_lp_quote_mode_with_its_fallback(demo) -> None:  # noq
     alerts = poll(lambda: httpx.get(f"{url}/v1/admin/alerts?kind=lp.fallback", headers=admin).json()["items"],
                   "the lp.fallback alert")
     assert len(alerts) == 1
+
+
+def test_demo_hedges_a_trade_once_exec_mode_is_auto_best(demo) -> None:  # noqa: ANN001
+    url, data_dir, process, _ = demo
+    wait_ready(url, process)
+    credentials = json.loads((data_dir / "credentials.json").read_text())
+
+    def login(key: str) -> dict[str, str]:
+        token = httpx.post(f"{url}/v1/auth/login", json={"apiKey": key}).json()["token"]
+        return {"Authorization": f"Bearer {token}"}
+
+    admin = login(credentials["admin"]["apiKey"])
+    switched = httpx.put(f"{url}/v1/admin/controls/exec_mode", headers=admin, json={"value": "auto_best"})
+    assert switched.status_code == 200, switched.text
+    client = login(credentials["clients"][0]["apiKey"])
+    session = httpx.post(f"{url}/v1/sessions", headers=client,
+                         json={"currency": "USDT", "settlement": "D1", "amount": "250000"}).json()["sessionId"]
+    closing = httpx.post(f"{url}/v1/sessions/{session}/close", headers=client).json()["closingId"]
+
+    def filled() -> dict | None:
+        items = httpx.get(f"{url}/v1/admin/hedges", headers=admin).json()["items"]
+        return next((h for h in items if h["closingId"] == closing and h["status"] == "filled"), None)
+
+    hedge = poll(filled, "the trade hedged")
+    assert (hedge["currency"], hedge["settlement"], hedge["amount"]) == ("USDC", "D1", "250000")
+    assert hedge["provider"] in {"nonco", "horizon"} and hedge["spreadCaptureBps"] is not None

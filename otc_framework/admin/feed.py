@@ -45,6 +45,7 @@ class EventType:
     ALERT_RAISED = "alert.raised"
     LP_TICK = "lp.tick"
     LP_FALLBACK = "lp.fallback"
+    HEDGE_CHANGED = "hedge.changed"
 
 
 def event_message(kind: str, data: dict[str, Any]) -> str:

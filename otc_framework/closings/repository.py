@@ -1,10 +1,11 @@
 """SQL of the ``closings`` table for the trading path.
 
-A closing and its CLOSE_SUCCESS audit row are written together or not at all. On PostgreSQL
-that is ONE statement (``WITH c AS (INSERT … RETURNING …) INSERT INTO audit_logs …``): atomic
-without BEGIN/COMMIT round trips, which the benchmark showed nearly halves its cost. SQLite
-cannot put DML in a CTE, so the embedded default uses a short ORM transaction instead; both
-take the same column values from ``ClosingRow``.
+A closing, its CLOSE_SUCCESS audit row and its hedge intent are written together or not at
+all. On PostgreSQL that is ONE statement (``WITH c AS (INSERT … RETURNING …), h AS (INSERT
+INTO hedges …) INSERT INTO audit_logs …``): atomic without BEGIN/COMMIT round trips, which the
+benchmark showed nearly halves its cost. SQLite cannot put DML in a CTE, so the embedded
+default uses a short ORM transaction instead; both take the same column values from
+``ClosingRow`` and ``HedgeRow``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from otc_framework.audit import trail as audit
-from otc_framework.storage.models import Closing
+from otc_framework.execution import intent
+from otc_framework.execution.intent import HedgeRow
+from otc_framework.storage.models import Closing, Hedge
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,26 +63,34 @@ _CLOSING_COLUMNS = tuple(ClosingRow.__dataclass_fields__)
 
 def _insert_with_audit_sql() -> str:
     closing_params = ", ".join(f"${i}" for i in range(1, len(_CLOSING_COLUMNS) + 1))
+    first_hedge = len(_CLOSING_COLUMNS) + 1
+    hedge_params = ", ".join(f"${i}" for i in range(first_hedge, first_hedge + len(intent.COLUMNS)))
     return (
-        f"WITH c AS (INSERT INTO closings ({', '.join(_CLOSING_COLUMNS)}) VALUES ({closing_params}) RETURNING id) "
+        f"WITH c AS (INSERT INTO closings ({', '.join(_CLOSING_COLUMNS)}) VALUES ({closing_params}) RETURNING id), "
+        f"h AS (INSERT INTO hedges ({', '.join(intent.COLUMNS)}, attempt, filled_amount, chunks, checks) "
+        f"SELECT {hedge_params}, 0, 0, 0, 0 FROM c) "
         f"INSERT INTO audit_logs ({', '.join(audit.COLUMNS)}) "
-        f"SELECT {audit.placeholders(len(_CLOSING_COLUMNS) + 1)} FROM c"
+        f"SELECT {audit.placeholders(first_hedge + len(intent.COLUMNS))} FROM c"
     )
 
 
 _POSTGRES_INSERT = _insert_with_audit_sql()
 
 
-async def insert_with_audit(closing: ClosingRow, row: audit.AuditRow) -> None:
-    """Write both rows atomically; ``tortoise.exceptions.IntegrityError`` when the session
-    or the OID already has a closing (nothing is written then)."""
+async def insert_with_audit(closing: ClosingRow, row: audit.AuditRow, hedge: HedgeRow) -> None:
+    """Write the three rows atomically; ``tortoise.exceptions.IntegrityError`` when the
+    session or the OID already has a closing (nothing is written then)."""
     connection = connections.get("default")
     if connection.capabilities.dialect == "postgres":
-        values = [*(getattr(closing, c) for c in _CLOSING_COLUMNS), *row.values()]
+        values = [
+            *(getattr(closing, c) for c in _CLOSING_COLUMNS), *(getattr(hedge, c) for c in intent.COLUMNS),
+            *row.values(),
+        ]
         await connection.execute_query(_POSTGRES_INSERT, values)
         return
     async with in_transaction() as conn:
         await Closing.create(**asdict(closing), using_db=conn)
+        await Hedge.create(**asdict(hedge), using_db=conn)
         await audit.append(row, using_db=conn)
 
 

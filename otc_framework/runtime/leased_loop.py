@@ -2,7 +2,9 @@
 
 Every worker runs a ``LeasedLoop``; only the holder of the store lease ``name`` executes the
 step. The holder renews the lease at each turn, so when its process dies the lease lapses
-after ``lease_ttl`` and another worker's loop takes over (DESIGN.md, Runtime).
+after ``lease_ttl`` and another worker's loop takes over (DESIGN.md, Runtime). ``wake``
+cuts the wait short when there is work; ``on_taken`` tells the step's owner it just became the
+holder (the execution engine reconciles then).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class LeasedLoop:
         interval: float,
         lease_ttl: float,
         holder: str | None = None,
+        on_taken: Callable[[], None] | None = None,
     ) -> None:
         if lease_ttl <= interval:
             raise ValueError("lease_ttl must exceed the interval, or the lease lapses between turns")
@@ -46,7 +49,10 @@ class LeasedLoop:
         self.interval = interval
         self.lease_ttl = lease_ttl
         self.holder = holder or holder_id()
+        # Called when this process takes the lease, before its first step as the holder.
+        self.on_taken = on_taken
         self.leading = False
+        self._woken = asyncio.Event()
         self._held = LEASES_HELD.labels(loop=name)  # 0 until taken: "nobody runs it" is visible
         self._task: asyncio.Task[None] | None = None
 
@@ -74,6 +80,8 @@ class LeasedLoop:
         if leading != self.leading:
             log.info("lease %s", "taken" if leading else "lost", extra={"lease": self.name, "holder": self.holder})
             self._lead(leading)
+            if leading and self.on_taken is not None:
+                self.on_taken()
         if not leading:
             return False
         try:
@@ -87,9 +95,17 @@ class LeasedLoop:
         # A step, not a set: loops of one name in one process (tests) add up like workers do.
         self._held.inc(1 if leading else -1)
 
+    def wake(self) -> None:
+        """Turn now rather than at the end of the interval (there is work)."""
+        self._woken.set()
+
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
+            self._woken.clear()
             await self.turn()
-            await asyncio.sleep(max(0.0, self.interval - (loop.time() - started)))
+            try:
+                await asyncio.wait_for(self._woken.wait(), max(0.0, self.interval - (loop.time() - started)))
+            except TimeoutError:
+                pass

@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import cast
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -22,6 +23,11 @@ from otc_framework.alerts.service import AlertService
 from otc_framework.auth.tokens import TokenService
 from otc_framework.config import DeploymentConfig
 from otc_framework.controls import CORE_CONTROLS
+from otc_framework.execution import engine as execution
+from otc_framework.execution.breaker import CircuitBreakers
+from otc_framework.execution.engine import ExecutionEngine
+from otc_framework.execution.recorder import HedgeRecorder
+from otc_framework.execution.wakeup import Wakeup
 from otc_framework.liquidity import LpFeed, LpPoller
 from otc_framework.liquidity import poller as lp_polling
 from otc_framework.plugins import PluginHost
@@ -37,6 +43,8 @@ from otc_framework.pricing.stream import (
     PriceTicker,
 )
 from otc_framework.reference import ReferenceCache
+from otc_framework.risk import ExposurePublisher, ExposureWatch, RiskLimits
+from otc_framework.risk import publisher as risk_publishing
 from otc_framework.runtime.leased_loop import LeasedLoop
 from otc_framework.sessions.service import TradingDesk
 from otc_framework.spot import SpotFeed, SpotPoller
@@ -83,6 +91,15 @@ class Runtime:
         self.alerts: AlertService | None = None
         self.alert_dispatcher: AlertDispatcher | None = None
         self.alert_loop: LeasedLoop | None = None
+        self.strategies = plugins.execution_strategies()
+        self.breakers: CircuitBreakers | None = None
+        self.hedges: HedgeRecorder | None = None
+        self.engine: ExecutionEngine | None = None
+        self.engine_loop: LeasedLoop | None = None
+        self.engine_wakeup: Wakeup | None = None
+        self.exposure_watch: ExposureWatch | None = None
+        self.risk_limits: RiskLimits | None = None
+        self.risk_loop: LeasedLoop | None = None
 
     async def spot_max_age_seconds(self) -> int:
         """The live control; its default when the store or the database cannot say (the
@@ -114,12 +131,16 @@ class Runtime:
         assert self.lp_feed is not None
         spot = SpotReference(self.spot_feed, self.config.pricing)
         self.pricing = PricingPipeline(LpQuoteReference(spot, self.lp_feed, self.alerts, self.feed))
+        await self._start_risk()
+        assert self.risk_limits is not None
         self.desk = TradingDesk(
             self.store, self.pricing, self.config.rate_limits, self.plugins.hook.otc_closing_created, self.feed,
-            self.alerts,
+            self.alerts, hedging_modes=[name for name, mode in self.strategies.items() if mode.hedges],
+            risk=self.risk_limits,
         )
         self.backoffice = Backoffice(self.store, self.reference, self.feed, self.plugins.hook, self.control_definitions)
         await self._start_price_stream()
+        await self._start_execution()
         poller = SpotPoller(self.spot_sources, self.store, notify=self.plugins.hook.otc_spot_status_changed,
                             alerts=self.alerts, critical=frozenset({self.config.pricing.spot_source}))
         interval = self.config.spot.poll_interval_seconds
@@ -142,6 +163,36 @@ class Runtime:
             interval=lp_polling.TURN_SECONDS, lease_ttl=lp_polling.LEASE_TTL_SECONDS,
         )
         self.lp_loop.start()
+
+    async def _start_risk(self) -> None:
+        """Every worker follows the open exposure for its quotes; one process per deployment computes it."""
+        assert self.store is not None and self.alerts is not None
+        self.exposure_watch = ExposureWatch(self.store)
+        await self.exposure_watch.start()
+        self.risk_limits = RiskLimits(self.exposure_watch, self.alerts, ZoneInfo(self.config.market_hours.timezone))
+        self.risk_loop = LeasedLoop(
+            self.store, risk_publishing.LEASE, ExposurePublisher(self.store).step,
+            interval=risk_publishing.TURN_SECONDS, lease_ttl=risk_publishing.LEASE_TTL_SECONDS,
+        )
+        self.risk_loop.start()
+
+    async def _start_execution(self) -> None:
+        """Every worker records hedge changes; one process per deployment drives hedges."""
+        assert self.store is not None and self.reference is not None and self.lp_feed is not None
+        assert self.feed is not None and self.alerts is not None
+        config = self.config.execution
+        self.breakers = CircuitBreakers(self.store, [p.name for p in self.liquidity_providers], self.alerts,
+                                        failures=config.breaker_failures, cooldown=config.breaker_cooldown_seconds)
+        self.hedges = HedgeRecorder(self.feed, self.plugins.hook.otc_hedge_recorded, self.alerts)
+        self.engine = ExecutionEngine(self.liquidity_providers, self.strategies, self.reference, self.lp_feed,
+                                      self.hedges, self.breakers, config)
+        self.engine_loop = LeasedLoop(
+            self.store, execution.LEASE, self.engine.step, interval=execution.TURN_SECONDS,
+            lease_ttl=execution.LEASE_TTL_SECONDS, on_taken=self.engine.lease_taken,
+        )
+        self.engine_wakeup = Wakeup(self.store, self.engine.wakes, self.engine_loop.wake)
+        await self.engine_wakeup.start()
+        self.engine_loop.start()
 
     def _start_alerts(self) -> None:
         """Every worker raises alerts; one process per deployment delivers them."""
@@ -178,6 +229,10 @@ class Runtime:
         adapters: list[SpotSource | AlertSink | LiquidityProvider] = [
             *self.spot_sources, *self.liquidity_providers, *self.alert_sinks]
         steps: list[tuple[str, Callable[[], Awaitable[object]] | None]] = [
+            ("execution loop", _method(self.engine_loop, "stop")),
+            # Orders cut off here stay ``executing``; the next holder of the lease reconciles them.
+            ("execution", _method(self.engine, "stop")),
+            ("execution wakeup", _method(self.engine_wakeup, "stop")),
             ("price loop", _method(self.price_loop, "stop")),
             ("price fanout", _method(self.price_fanout, "stop")),
             ("spot loop", _method(self.spot_loop, "stop")),
@@ -186,6 +241,8 @@ class Runtime:
             # What this process buffered, before the database closes.
             ("lp ticks", _method(self.lp_poller and self.lp_poller.ticks, "flush")),
             ("lp feed", _method(self.lp_feed, "stop")),
+            ("risk loop", _method(self.risk_loop, "stop")),
+            ("exposure watch", _method(self.exposure_watch, "stop")),
             ("alert loop", _method(self.alert_loop, "stop")),
             ("alert delivery", _method(self.alert_dispatcher, "stop")),
             ("alerts", _method(self.alerts, "stop")),

@@ -1,9 +1,10 @@
 """Quote-lock-confirm (SPEC §6): the desk's hot path.
 
-``quote`` prices a request, locks it in the store for its TTL and audits SESSION_CREATED.
+``quote`` checks the risk limits (``risk.limits``), prices a request, locks it in the store for
+its TTL and audits SESSION_CREATED.
 ``close`` takes the session atomically (``Store.take_owned``: exactly one caller wins,
-whatever the concurrency), writes the closing and its CLOSE_SUCCESS row in one statement,
-then sets the OID key; a trade of at least ``alert_large_trade_amount`` raises an alert in the
+whatever the concurrency), writes the closing, its CLOSE_SUCCESS row and its hedge intent
+(``execution.intent``) in one statement, then sets the OID key; a trade of at least ``alert_large_trade_amount`` raises an alert in the
 background after the commit. The database's unique ``session_id`` and ``oid`` columns are the last
 word: if the store and the database ever disagree, no session trades twice.
 
@@ -17,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 
@@ -45,8 +47,10 @@ from otc_framework.errors import (
     SessionExpired,
     ValidationFailed,
 )
+from otc_framework.execution.intent import intent
 from otc_framework.metrics import CLOSINGS_CREATED, database_error
 from otc_framework.pricing.pipeline import PricingPipeline, total_brl
+from otc_framework.risk import RiskLimits
 from otc_framework.sessions.session import QuoteSession, session_key
 from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, Settlement, Side
 from otc_framework.storage.store import Store, TakeOutcome
@@ -73,9 +77,12 @@ class CloseResult:
 class TradingDesk:
     def __init__(
         self, store: Store, pipeline: PricingPipeline, limits: RateLimitsConfig, notify: Any, feed: AdminFeed,
-        alerts: AlertService,
+        alerts: AlertService, hedging_modes: Collection[str], risk: RiskLimits,
     ) -> None:
         self.store = store
+        self.risk = risk
+        # The exec_mode values whose closings are owed a hedge (the others record it skipped).
+        self.hedging_modes = frozenset(hedging_modes)
         self.pipeline = pipeline
         self.limits = limits
         # ``otc_closing_created`` of the plugin host; called after commit, never fails a trade.
@@ -99,6 +106,7 @@ class TradingDesk:
         await enforce(self.store, f"quote:{caller.client.id}", self.limits.quote_burst, self.limits.quote_per_second,
                       "quotes")
         check_amount(amount, data.controls.decimal("min_order_amount"), data.controls.decimal("max_order_amount"))
+        await self.risk.check(caller.client, amount, data, now)
         priced = self.pipeline.quote(caller.client.tier, currency, settlement, data, now, validity_seconds)
         expires_at = now + timedelta(seconds=priced.validity_seconds)
         session = QuoteSession.of(uuid.uuid4().hex, caller.client, amount, total_brl(amount, priced.price), priced,
@@ -143,8 +151,15 @@ class TradingDesk:
         audit = AuditRow("CLOSE_SUCCESS", caller.client.name, AuditSource.API.value, session_id, oid, closing.id,
                          closing.client_id, caller.ip, {"price": str(closing.price), "totalBrl": str(closing.total_brl)},
                          now)
+        controls = caller.reference.controls
+        hedge = intent(
+            closing_id=closing.id, client_name=closing.client_name, side=closing.side, currency=closing.currency,
+            settlement=closing.settlement, amount=closing.amount, price=closing.price, mode=str(controls["exec_mode"]),
+            hedging_modes=self.hedging_modes, enabled_clients=cast(tuple[str, ...], controls["exec_enabled_clients"]),
+            at=now,
+        )
         try:
-            await repository.insert_with_audit(closing, audit)
+            await repository.insert_with_audit(closing, audit, hedge)
         except IntegrityError:
             return await self._clash(caller, session, oid)
         except Exception:

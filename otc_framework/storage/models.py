@@ -379,6 +379,8 @@ class Hedge(Model):
     spread_capture_bps = _money(12, 1, null=True)
     # Set when an operator marked it filled by hand: the venue's reference of the trade.
     venue_reference = fields.CharField(max_length=200, null=True)
+    # The operator who let a held hedge (above exec_max_order_amount) go to the market.
+    released_by = fields.CharField(max_length=200, null=True)
     # When an unknown outcome is next asked of the venue.
     next_check_at = fields.DatetimeField(null=True)
     checks = fields.IntField(default=0)

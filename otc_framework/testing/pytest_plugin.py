@@ -172,8 +172,9 @@ def _stop_leaked_sqlite_threads() -> None:
         from aiosqlite import core
     except ImportError:
         return
+    # ``type(obj)``, not ``isinstance``: a dead weak proxy among the objects raises on the latter.
     leaked = [obj for obj in gc.get_objects()
-              if isinstance(obj, core.Connection) and obj._thread.is_alive()]  # noqa: SLF001
+              if type(obj) is core.Connection and obj._thread.is_alive()]  # noqa: SLF001
     for connection in leaked:
         connection._tx.put_nowait((None, lambda: core._STOP_RUNNING_SENTINEL))  # noqa: SLF001
     if leaked:

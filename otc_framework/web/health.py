@@ -2,7 +2,7 @@
 
 ``/health/ready`` answers 200 when this worker can reach the database and the store: those
 are what a load balancer must route around. Spot sources and liquidity providers (fresh or
-not, age, last error) and alert sinks (active, or stopped after a permanent refusal) are
+not, age, last error, circuit breaker) and alert sinks (active, or stopped after a permanent refusal) are
 reported but do not make the worker unready: an outside feed's outage must be visible
 without taking the admin API, which operators need most then, out of the load balancer.
 """
@@ -19,6 +19,7 @@ from sanic.response import HTTPResponse, json
 
 from otc_framework.alerts import sink_state
 from otc_framework.errors import NotReady, OtcError
+from otc_framework.execution.breaker import shared_states
 from otc_framework.storage.database import ping as ping_database
 from otc_framework.web.endpoint import endpoint
 from otc_framework.web.problems import problem_response
@@ -61,6 +62,15 @@ class SpotSourceReport(BaseModel):
     last_error: str | None = Field(alias="lastError")
 
 
+class BreakerReport(BaseModel):
+    """An LP's circuit breaker: open, the LP is skipped by hedging until ``openUntil``."""
+
+    open: bool
+    failures: int = Field(description="Consecutive failures counted")
+    open_until: float | None = Field(alias="openUntil", description="Epoch seconds; null if it never opened")
+    last_error: str | None = Field(alias="lastError")
+
+
 class LpProviderReport(BaseModel):
     """One liquidity provider of the LP feed: reported for operators, never a reason to be unready."""
 
@@ -68,6 +78,8 @@ class LpProviderReport(BaseModel):
     age_seconds: float | None = Field(alias="ageSeconds", description="Age of its newest price; null before the first")
     prices: dict[str, float] = Field(description="Age in seconds of each price, by instrument (e.g. USDC/BRL D1)")
     last_error: str | None = Field(alias="lastError")
+    breaker: BreakerReport | None = Field(description="Its circuit breaker as the execution engine shares it; "
+                                                      "null when the store cannot say")
 
 
 class AlertSinkReport(BaseModel):
@@ -103,6 +115,15 @@ async def _check(probe: Any) -> dict[str, Any]:
     return {"ok": True}
 
 
+async def _lp_report(runtime: Any) -> dict[str, Any]:
+    report = runtime.lp_feed.report()
+    try:
+        breakers = await asyncio.wait_for(shared_states(runtime.store, report), CHECK_TIMEOUT_SECONDS)
+    except (TimeoutError, OtcError):
+        breakers = {}
+    return {name: {**entry, "breaker": breakers.get(name)} for name, entry in report.items()}
+
+
 @bp.get("/health/ready")
 @endpoint(
     "Readiness: the worker reaches the database and the store",
@@ -121,7 +142,7 @@ async def readiness(request: Request) -> HTTPResponse:
         "database": database,
         "store": store,
         "spot": runtime.spot_feed.report(await runtime.spot_max_age_seconds()),
-        "lp": runtime.lp_feed.report(),
+        "lp": await _lp_report(runtime),
         "alerts": await sink_state.report(runtime.store, runtime.alert_fingerprints),
     }
     if database["ok"] and store["ok"]:

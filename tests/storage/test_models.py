@@ -94,12 +94,12 @@ async def test_other_money_columns_read_back_as_decimal(db: str) -> None:
     await Hedge.create(
         closing=closing, provider="nonco", side="BUY", currency="USDT", settlement="D0",
         amount=Decimal("10000.500000"), client_price=Decimal("5.0150"),
-        fill_price=Decimal("5.00123456"), spread_capture_bps=Decimal("27.5"),
-        venue_data={"quote": Decimal("5.00123456")},
+        fill_price=Decimal("5.00123456"), spread_capture_bps=Decimal("27.5"), quote_price=Decimal("5.00123457"),
+        filled_amount=Decimal("10000.500000"),
     )
     hedge = await Hedge.get(closing_id=closing.id)
     assert str(hedge.fill_price) == "5.00123456" and str(hedge.spread_capture_bps) == "27.5"
-    assert hedge.venue_data == {"quote": "5.00123456"}
+    assert (str(hedge.quote_price), str(hedge.filled_amount)) == ("5.00123457", "10000.500000")
     await SpotTick.create(source="valorpro", instrument="USDBRL", bid=Decimal("4.99870000"),
                           ask=Decimal("5.00130000"), last_price=Decimal("5.00000001"))
     tick = await SpotTick.get(source="valorpro")

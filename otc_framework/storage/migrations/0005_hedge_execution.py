@@ -57,6 +57,7 @@ class Migration(migrations.Migration):
                 ("chunks", fields.IntField(default=0)),
                 ("spread_capture_bps", fields.DecimalField(null=True, max_digits=12, decimal_places=1)),
                 ("venue_reference", fields.CharField(null=True, max_length=200)),
+                ("released_by", fields.CharField(null=True, max_length=200)),
                 ("next_check_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ("checks", fields.IntField(default=0)),
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
