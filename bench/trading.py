@@ -671,7 +671,10 @@ def main() -> int:
         if args.lp_mode != "none" or args.exec_mode != "off":
             wanted.update(demo_venues(LP_PLUGINS))
         if args.exec_mode != "off":
-            asyncio.run(set_controls(dsn, {"exec_mode": args.exec_mode, "lp_feed_nonco_usdt_enabled": "true"}))
+            # The load outruns the hedging on purpose; lift the exposure limit so quotes are not refused as
+            # what is owed builds up (the limit has its own tests), and see how long the engine takes to catch up.
+            asyncio.run(set_controls(dsn, {"exec_mode": args.exec_mode, "lp_feed_nonco_usdt_enabled": "true",
+                                           "risk_max_open_exposure": "0"}))
         if args.lp_mode == "on":
             asyncio.run(set_controls(dsn, {"lp_quote_mode_enabled": "true", "lp_feed_nonco_usdt_enabled": "true"}))
         sections = venues.start(wanted, DemoSettings(Decimal("5.0000")))

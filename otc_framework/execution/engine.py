@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -94,6 +94,9 @@ class ExecutionEngine:
         self.config = config
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._reconciled = False
+        # Asks for the next turn now (the runtime points it at its loop's ``wake``): a hedge
+        # done frees room, and a backlog must not wait a whole poll interval per batch.
+        self.wake: Callable[[], None] = lambda: None
 
     # -- the loop's hooks ------------------------------------------------------------------
 
@@ -119,7 +122,8 @@ class ExecutionEngine:
             await self.reconcile()
             self._reconciled = True
         for hedge in await repository.due_checks(_now(), self._room()):
-            self._spawn(hedge, self._check(hedge))
+            if str(hedge.id) not in self._tasks:  # its last look may still be out
+                self._spawn(hedge, self._check(hedge))
         strategy = self.strategies.get(str(controls["exec_mode"]))
         if strategy is None or not strategy.hedges:
             return  # dormant: pending hedges wait for a mode that hedges
@@ -149,7 +153,12 @@ class ExecutionEngine:
         key = str(hedge.id)
         task = asyncio.create_task(work, name=f"hedge:{key}")
         self._tasks[key] = task
-        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+        task.add_done_callback(lambda done: self._done(key, done))
+
+    def _done(self, key: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+        self.wake()
 
     # -- reconciliation --------------------------------------------------------------------
 

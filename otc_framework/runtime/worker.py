@@ -190,6 +190,7 @@ class Runtime:
             self.store, execution.LEASE, self.engine.step, interval=execution.TURN_SECONDS,
             lease_ttl=execution.LEASE_TTL_SECONDS, on_taken=self.engine.lease_taken,
         )
+        self.engine.wake = self.engine_loop.wake
         self.engine_wakeup = Wakeup(self.store, self.engine.wakes, self.engine_loop.wake)
         await self.engine_wakeup.start()
         self.engine_loop.start()

@@ -22,8 +22,9 @@ async def test_ticks_are_written_in_batches(lp_desk: Desk, monkeypatch: pytest.M
     original = SpotTick.bulk_create
 
     async def counting(rows: list[SpotTick], **kwargs: Any) -> Any:
-        inserts.append(len(rows))
-        return await original(rows, **kwargs)
+        written = await original(rows, **kwargs)
+        inserts.append(len(rows))  # once committed: the count below must see the rows
+        return written
 
     monkeypatch.setattr(SpotTick, "bulk_create", counting)
     await until(lambda: len(inserts) >= 2)
