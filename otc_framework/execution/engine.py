@@ -142,7 +142,7 @@ class ExecutionEngine:
         self._tasks.clear()
 
     async def drain(self) -> None:
-        """Wait for the hedges in flight (tests and the benchmark)."""
+        """Wait for the hedges in flight (tests step engines by hand)."""
         while self._tasks:
             await asyncio.wait(list(self._tasks.values()))
 

@@ -38,11 +38,12 @@ class HedgeRow:
 COLUMNS = tuple(HedgeRow.__dataclass_fields__)
 
 
-def hedge_currency(currency: str, settlement: str) -> str:
-    """LPs do not quote forward USDT: a D1/D2 USDT closing is hedged as USDC; D0 USDT as USDT."""
-    if currency == Currency.USDT and settlement != Settlement.D0:
-        return Currency.USDC.value
-    return currency
+def hedged_as(currency: Currency, settlement: Settlement) -> tuple[Currency, Settlement]:
+    """What an LP is asked for to offset a client's trade (SPEC §10: LPs do not quote forward
+    USDT, so D1/D2 USDT is hedged as USDC; D0 USDT as USDT). LP quote mode prices by it too."""
+    if currency is Currency.USDT and settlement is not Settlement.D0:
+        return Currency.USDC, settlement
+    return currency, settlement
 
 
 def hedge_side(closing_side: str) -> str:
@@ -62,6 +63,7 @@ def intent(
     return HedgeRow(
         id=uuid.uuid4(), closing_id=closing_id,
         status=(HedgeStatus.SKIPPED if reason else HedgeStatus.PENDING).value, reason=reason,
-        side=hedge_side(side), currency=hedge_currency(currency, settlement), settlement=settlement,
+        side=hedge_side(side), currency=hedged_as(Currency(currency), Settlement(settlement))[0].value,
+        settlement=settlement,
         amount=amount, client_price=price, created_at=at, updated_at=at,
     )

@@ -21,7 +21,7 @@ from uuid import UUID
 from tortoise.transactions import in_transaction
 
 from otc_framework.audit import trail as audit
-from otc_framework.ports import LpExecution
+from otc_framework.ports import LpExecution, LpFill
 from otc_framework.storage.models import AuditSource, Hedge, HedgeExecution, HedgeStatus
 
 # Namespace of the venue order ids: uuid5 of "<hedge id>:<attempt>", so an order id is known,
@@ -38,11 +38,16 @@ def client_order_id(hedge_id: UUID | str, attempt: int) -> str:
     return str(uuid.uuid5(ORDER_ID_NAMESPACE, f"{hedge_id}:{attempt}"))
 
 
-def spread_capture_bps(client_price: Decimal, fill_price: Decimal, side: str) -> Decimal:
-    """``(client price − fill) / fill × 10,000``, 1 decimal (5.2531 vs 5.2510 → 4.0) for a hedge
-    that buys; a hedge that sells captures the other way round."""
+def capture_bps(client_price: Decimal, fill_price: Decimal, side: str) -> Decimal:
+    """``(client price − fill) / fill × 10,000`` in full precision for a hedge that buys; a
+    hedge that sells captures the other way round."""
     capture = (client_price - fill_price) / fill_price * BPS
-    return (capture if side == "BUY" else -capture).quantize(CAPTURE_PLACES, ROUND_HALF_UP)
+    return capture if side == "BUY" else -capture
+
+
+def spread_capture_bps(client_price: Decimal, fill_price: Decimal, side: str) -> Decimal:
+    """``capture_bps`` as a hedge records it: 1 decimal (5.2531 vs 5.2510 → 4.0)."""
+    return capture_bps(client_price, fill_price, side).quantize(CAPTURE_PLACES, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +159,11 @@ async def record_executions(
 def _fill_of(hedge: Hedge, executions: Sequence[HedgeExecution]) -> dict[str, Any]:
     if not executions:
         return {"filled_amount": Decimal(0), "fill_price": None, "chunks": 0, "spread_capture_bps": None}
-    amount = sum((e.amount for e in executions), Decimal(0))
-    vwap = sum((e.amount * e.price for e in executions), Decimal(0)) / amount
+    fill = LpFill.aggregate(hedge.provider or "", hedge.quote_id or "", [
+        LpExecution(e.execution_id, e.amount, e.price, e.executed_at) for e in executions])
     return {
-        "filled_amount": amount, "fill_price": vwap.quantize(PRICE_PLACES, ROUND_HALF_UP), "chunks": len(executions),
-        "spread_capture_bps": spread_capture_bps(hedge.client_price, vwap, hedge.side),
+        "filled_amount": fill.amount, "fill_price": fill.price.quantize(PRICE_PLACES, ROUND_HALF_UP),
+        "chunks": fill.chunks, "spread_capture_bps": spread_capture_bps(hedge.client_price, fill.price, hedge.side),
     }
 
 

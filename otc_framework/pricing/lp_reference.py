@@ -29,6 +29,7 @@ from decimal import Decimal
 from otc_framework.admin.feed import AdminFeed, EventType
 from otc_framework.alerts import kinds
 from otc_framework.alerts.service import AlertService
+from otc_framework.execution.intent import hedged_as
 from otc_framework.liquidity import LpFeed
 from otc_framework.liquidity.feed import FRESH_SECONDS
 from otc_framework.ports import LpPrice
@@ -38,13 +39,6 @@ from otc_framework.storage.models import Currency, Settlement, Tier
 
 NOTICE_SECONDS = 60.0
 HUNDRED = Decimal(100)
-
-
-def hedged_as(currency: Currency, settlement: Settlement) -> tuple[Currency, Settlement]:
-    """What an LP is asked for to offset a client's trade (SPEC §10: D1/D2 USDT as USDC)."""
-    if currency is Currency.USDT and settlement is not Settlement.D0:
-        return Currency.USDC, settlement
-    return currency, settlement
 
 
 def deviation_pct(price: Decimal, reference: Decimal) -> Decimal:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from otc_framework.execution.repository import capture_bps
 from otc_framework.storage.models import Hedge, HedgeStatus
 
-BPS = Decimal(10_000)
 BPS_PLACES = Decimal("0.1")
 BRL_PLACES = Decimal("0.01")
 
@@ -31,14 +31,14 @@ class SpreadCapture:
 
 async def spread_capture(start: datetime, end: datetime) -> SpreadCapture:
     rows = await Hedge.filter(status=HedgeStatus.FILLED, filled_at__gte=start, filled_at__lt=end).values_list(
-        "filled_amount", "client_price", "fill_price")
+        "filled_amount", "client_price", "fill_price", "side")
     amount = priced_amount = weighted_bps = captured = Decimal(0)
-    for filled, client_price, fill_price in rows:
+    for filled, client_price, fill_price, side in rows:
         amount += filled
         if fill_price is None or fill_price <= 0:
             continue
         priced_amount += filled
-        weighted_bps += (client_price - fill_price) / fill_price * BPS * filled
+        weighted_bps += capture_bps(client_price, fill_price, side) * filled
         captured += (client_price - fill_price) * filled
     avg_bps = (weighted_bps / priced_amount).quantize(BPS_PLACES, ROUND_HALF_UP) if priced_amount > 0 else None
     return SpreadCapture(len(rows), amount, avg_bps, captured.quantize(BRL_PLACES, ROUND_HALF_UP))
