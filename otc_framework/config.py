@@ -117,6 +117,31 @@ class ExecutionConfig(_Section):
     not_found_grace_seconds: float = Field(2.0, ge=0, le=600)
 
 
+class BotConfig(_Section):
+    """The chat bot's session rhythm, deduplication and delivery (SPEC §12).
+
+    A session sends ``max_quotes_per_session`` quotes ``quote_interval_seconds`` apart, then
+    "Off" ``off_delay_seconds`` after the last, then accepts ``/fecha`` for
+    ``closing_window_seconds``. Its state lives in the store for ``session_ttl_seconds``.
+    A message id is remembered for ``dedup_seconds`` (Evolution 2.3 retries a webhook for about
+    20 minutes), and a command older than ``max_message_age_seconds`` by its own timestamp is
+    ignored (a retried ``/ref`` from a quarter of an hour ago must not start quoting). A reply
+    is abandoned after ``send_timeout_seconds`` and retried, and given up after
+    ``max_attempts`` tries.
+    """
+
+    max_quotes_per_session: int = Field(7, ge=1, le=50)
+    quote_interval_seconds: float = Field(5.0, gt=0, le=300)
+    off_delay_seconds: float = Field(5.0, ge=0, le=300)
+    closing_window_seconds: float = Field(5.0, gt=0, le=300)
+    session_ttl_seconds: float = Field(300.0, ge=30, le=3600)
+    dedup_seconds: float = Field(1800.0, ge=120, le=86400)
+    max_message_age_seconds: float = Field(120.0, gt=0, le=86400)
+    send_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    max_attempts: int = Field(5, ge=1, le=100)
+    max_backoff_seconds: float = Field(30.0, gt=0, le=3600)
+
+
 class PricingConfig(_Section):
     """Which spot source prices quotes (SPEC §4 spot mode), and which one is snapshotted as
     the second reference (``binanceAtQuote``); names are spot sources' names."""
@@ -232,6 +257,7 @@ class DeploymentConfig(_Section):
     rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
     desk: DeskConfig = Field(default_factory=DeskConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    bot: BotConfig = Field(default_factory=BotConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
 

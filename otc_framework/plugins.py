@@ -30,7 +30,7 @@ from otc_framework.builtin import execution_modes
 from otc_framework.config import DeploymentConfig, first_error_line, resolve_env
 from otc_framework.controls import CORE_CONTROLS, ControlDefinition
 from otc_framework.errors import ConfigError
-from otc_framework.ports import AlertSink, ExecutionStrategy, LiquidityProvider
+from otc_framework.ports import AlertSink, Channel, ExecutionStrategy, LiquidityProvider
 
 ENTRY_POINT_GROUP = "otc_framework"
 HOOK_PREFIX = "otc_"
@@ -139,6 +139,9 @@ class PluginHost:
 
     def liquidity_providers(self, http: Any) -> list[LiquidityProvider]:
         return self._unique("liquidity provider", self.collect("otc_liquidity_providers", http=http))
+
+    def channels(self, http: Any) -> list[Channel]:
+        return self._unique("chat channel", self.collect("otc_channels", http=http))
 
     def alert_sinks(self, http: Any) -> list[tuple[AlertSink, str]]:
         """Every enabled alert sink, each with the fingerprint of its plugin's configuration

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Currency = Literal["USDT", "USDC"]
 Settlement = Literal["D0", "D1", "D2"]
@@ -218,7 +218,16 @@ class LiquidityProvider(ABC):
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
-    """A chat message as a transport parsed it, channel-agnostic."""
+    """A chat message as a transport parsed it, channel-agnostic.
+
+    ``chat_id`` is where it was written (a WhatsApp group ``…@g.us``), and where answers go.
+    ``sender`` is its author as the transport names them (a phone JID, or an ``@lid`` id);
+    ``sender_alternates`` are other names the transport gave for the same author (the phone
+    JID behind an ``@lid``), so an allowed-participants list matches whichever was sent.
+    ``message_id`` is the transport's id, unique within the channel: the engine drops a
+    message it already handled by it (transports retry). ``sent_at`` is when the author sent
+    it, by the transport's clock.
+    """
 
     channel: str
     message_id: str
@@ -228,16 +237,58 @@ class InboundMessage:
     from_me: bool
     is_group: bool
     sent_at: datetime | None
+    sender_alternates: tuple[str, ...] = ()
+    sender_name: str | None = None
+
+
+class Receipt(StrEnum):
+    """What the bot engine made of an inbound message (a webhook answers 200 whatever it is)."""
+
+    HANDLED = "handled"  # a command, acted on (or refused, politely)
+    DUPLICATE = "duplicate"  # this message id was handled already
+    IGNORED = "ignored"  # not a command, the desk's own message, too old, or the bot is off
+
+
+class ChatInbox(Protocol):
+    """Where a channel plugin hands the messages it received: the core's bot engine.
+
+    A plugin's webhook route finds it with ``otc_framework.web.channels.chat_inbox(request)``.
+    ``receive`` deduplicates by (channel, message id) across workers and restarts, so a
+    transport's retries are harmless; it raises ``NotReady`` when the store cannot say whether
+    the message was seen (the route answers 503 and the transport retries later).
+    """
+
+    async def receive(self, message: InboundMessage) -> Receipt: ...
 
 
 class Channel(ABC):
-    """A chat transport (WhatsApp through Evolution API, …) the bot engine talks through."""
+    """A chat transport (WhatsApp through Evolution API, …) the bot engine talks through.
+
+    The core never calls ``send_text`` from a request or a trade: answers are queued
+    (``bot.outbox``) and one delivery loop per deployment sends them, one chat at a time in
+    the order they were queued, paced to ``per_chat_per_minute`` for each chat and
+    ``per_minute`` for the whole channel (WhatsApp bans an account that sends too fast, and
+    Evolution API does not pace). After a failure it waits ``retry_backoff_seconds`` ×
+    2^(attempt − 1), capped, unless the venue said how long.
+    """
 
     name: str
+    per_minute: int = 60
+    per_chat_per_minute: int = 20
+    retry_backoff_seconds: float = 1.0
 
     @abstractmethod
     async def send_text(self, chat_id: str, text: str) -> None:
-        """Deliver a text message to a chat."""
+        """Deliver a text message to a chat, or raise:
+
+        - ``VenueRateLimited`` (``retry_after`` seconds) when the venue asks us to wait;
+        - ``VenueRefused`` when the venue refuses this message for good (an unknown chat, a
+          number not on WhatsApp, a bad API key): it is not retried;
+        - ``VenueError`` for anything else (a 5xx, a timeout, a dropped connection): retried.
+        """
+
+    async def aclose(self) -> None:
+        """Release anything the adapter opened itself (the shared HTTP client is the core's)."""
 
 
 Severity = Literal["info", "warning", "critical"]

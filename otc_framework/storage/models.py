@@ -100,6 +100,16 @@ class AlertDeliveryStatus(StrEnum):
     FAILED = "failed"  # given up: refused for good, the sink stopped, or out of attempts
 
 
+class ChatMessageStatus(StrEnum):
+    """Where one queued chat reply stands (``bot.outbox``)."""
+
+    QUEUED = "queued"  # not tried yet
+    RETRYING = "retrying"  # tried, failed, to be tried again at ``next_attempt_at``
+    SENT = "sent"
+    FAILED = "failed"  # given up: refused for good, or out of attempts
+    EXPIRED = "expired"  # not sent before ``expires_at`` (a quote superseded by the next)
+
+
 class HedgeStatus(StrEnum):
     """Where a closing's hedge stands (SPEC §10; the engine's state machine is in
     ``otc_framework.execution``)."""
@@ -472,6 +482,33 @@ class AlertDelivery(Model):
         indexes = (("sink", "status", "alert"),)
 
 
+class ChatMessage(Model):
+    """A reply the bot queued for a chat: the durable outbound queue of chat channels.
+
+    ``dedup_key`` makes queueing idempotent: the bot's timed steps queue each quote under
+    its session and number, so a step repeated after a crash queues nothing twice.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    channel = fields.CharField(max_length=64)
+    chat_id = fields.CharField(max_length=128)
+    text = fields.TextField()
+    dedup_key = fields.CharField(max_length=200, null=True, unique=True)
+    session_id = fields.CharField(max_length=64, null=True, db_index=True)
+    status = fields.CharEnumField(ChatMessageStatus, max_length=16, default=ChatMessageStatus.QUEUED)
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
+    next_attempt_at = fields.DatetimeField(default=now)
+    expires_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    sent_at = fields.DatetimeField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "chat_messages"
+        indexes = (("status", "channel", "chat_id", "id"),)
+
+
 __all__ = [
     "AlertDelivery",
     "AlertDeliveryStatus",
@@ -480,6 +517,8 @@ __all__ = [
     "AuditLog",
     "AuditSource",
     "Channel",
+    "ChatMessage",
+    "ChatMessageStatus",
     "Client",
     "Closing",
     "ClosingStatus",

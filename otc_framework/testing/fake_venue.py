@@ -57,9 +57,11 @@ from sanic.response import HTTPResponse, json
 @dataclass(frozen=True, slots=True)
 class DemoSettings:
     """What the demo tells every fake venue. ``sandbox_spot`` pins the USD/BRL rate
-    (``OTC_SANDBOX_SPOT``); ``None`` lets a fake drift like a market."""
+    (``OTC_SANDBOX_SPOT``); ``None`` lets a fake drift like a market. ``desk_url`` is where the
+    desk itself listens (``http://host:port``), for fakes that call the desk (webhooks)."""
 
     sandbox_spot: Decimal | None = None
+    desk_url: str | None = None
 
 
 class MarketRate:
@@ -322,6 +324,11 @@ class DemoVenue(ABC):
     @property
     def url(self) -> str | None:
         return self.server.base_url if self.server is not None else None
+
+    def listing(self) -> Any:
+        """What ``credentials.json`` lists under ``venues`` for this fake: its URL, or a JSON
+        object when a newcomer needs more to talk to it by hand."""
+        return self.url
 
     @abstractmethod
     async def start(self, host: str, settings: DemoSettings) -> dict[str, Any]:

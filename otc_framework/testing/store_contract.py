@@ -98,6 +98,8 @@ class StoreContract:
         await store.set("oid", "v", ttl=0.2)
         assert await store.set_if_absent("dedup", "first", ttl=0.2) is True
         assert await store.set_if_absent("dedup", "second", ttl=0.2) is False
+        await store.set("swapped", "a")
+        assert await store.replace("swapped", "a", "b", ttl=0.2) is True
         assert await store.acquire_lease("feed", "worker-1", ttl=0.2) is True
         assert await store.get("short") == "v"
 
@@ -109,6 +111,7 @@ class StoreContract:
         assert await store.get("forever") == "v", "a key without ttl never expires"
         assert await store.get("cleared") == "w", "set without ttl clears the previous ttl"
         assert await store.take("oid") is None
+        assert await store.get("swapped") is None
         assert await store.set_if_absent("dedup", "third") is True
         assert await store.get("dedup") == "third"
         assert await store.acquire_lease("feed", "worker-2", ttl=30) is True, (
@@ -180,6 +183,24 @@ class StoreContract:
         )
         assert results.count(True) == 1
         assert await store.get("dedup") == str(results.index(True))
+
+    async def test_replace_only_from_the_expected_value(self, store: Store) -> None:
+        assert await store.replace("state", "v1", "v2") is False, "an absent key holds no expected value"
+        await store.set("state", "v1")
+        assert await store.replace("state", "other", "v2") is False
+        assert await store.get("state") == "v1"
+        assert await store.replace("state", "v1", "v2", ttl=30) is True
+        assert await store.get("state") == "v2"
+        left = await store.ttl("state")
+        assert left is not None and 0 < left <= 30
+        assert await store.replace("state", "v2", "v3") is True
+        assert await store.ttl("state") is None, "replace without ttl clears the previous ttl"
+
+    async def test_concurrent_replace_lets_exactly_one_win(self, store: Store) -> None:
+        await store.set("state", "start")
+        results = await asyncio.gather(*(store.replace("state", "start", str(i), ttl=30) for i in range(50)))
+        assert results.count(True) == 1
+        assert await store.get("state") == str(results.index(True))
 
     async def test_bucket_allows_capacity_then_refuses(self, store: Store) -> None:
         for i in range(3):

@@ -18,7 +18,7 @@ from otc_framework.storage.database import (
 )
 from otc_framework.storage.models import LpSpread, Spread, SystemControl
 
-ALL = ["0001_initial", "0002_seed_defaults", "0003_audit_append_only", "0004_alerts", "0005_hedge_execution"]
+ALL = ["0001_initial", "0002_seed_defaults", "0003_audit_append_only", "0004_alerts", "0005_hedge_execution", "0006_chat_outbox"]
 
 
 async def _tables() -> set[str]:
@@ -49,7 +49,7 @@ async def test_roll_back_to_zero_and_apply_again(database_url: str) -> None:
         assert await migrate(database_url) == ALL
         assert await _tables() == {
             "clients", "spreads", "lp_spreads", "system_controls", "holidays",
-            "closings", "audit_logs", "hedges", "hedge_executions", "spot_ticks", "alerts", "alert_deliveries",
+            "closings", "audit_logs", "hedges", "hedge_executions", "spot_ticks", "alerts", "alert_deliveries", "chat_messages",
         }
         assert await Spread.all().count() == 42
     finally:
@@ -59,7 +59,7 @@ async def test_roll_back_to_zero_and_apply_again(database_url: str) -> None:
 async def test_roll_back_to_a_named_migration_keeps_seeded_rows(database_url: str) -> None:
     await migrate(database_url)
     rolled_back = await migrate(database_url, "0001_initial")
-    assert rolled_back == ["0005_hedge_execution", "0004_alerts", "0003_audit_append_only", "0002_seed_defaults"]
+    assert rolled_back == ["0006_chat_outbox", "0005_hedge_execution", "0004_alerts", "0003_audit_append_only", "0002_seed_defaults"]
     assert await pending_migrations(database_url) == ALL[1:]
     await open_database(database_url)
     try:

@@ -101,6 +101,12 @@ class Store(ABC):
         """Set only when the key is absent (or expired); ``True`` if this call set it."""
 
     @abstractmethod
+    async def replace(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        """Compare and set: put ``value`` (expiring after ``ttl`` when given, else never) only
+        while ``key`` holds exactly ``expected``; ``True`` if this call replaced it. Of many
+        callers replacing the same value, exactly one wins; the others read again and retry."""
+
+    @abstractmethod
     async def ttl(self, key: str) -> float | None:
         """Seconds left before ``key`` expires; ``None`` when absent or without expiry."""
 

@@ -259,6 +259,15 @@ class MemoryStore(Store):
         self._put(key, value, ttl, now)
         return True
 
+    async def replace(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        check_ttl(ttl)
+        now = self._now()
+        key = self._prefix + key
+        if self._live(key, now) != expected:
+            return False
+        self._put(key, value, ttl, now)
+        return True
+
     async def ttl(self, key: str) -> float | None:
         now = self._now()
         key = self._prefix + key

@@ -95,6 +95,20 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
 
+# Compare-and-set: the read and the write in one step, so of two writers that read the same
+# value only one replaces it.
+REPLACE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+"""
+
 # Compare-and-delete: a holder whose lease already passed to another must not free it.
 RELEASE_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -217,6 +231,7 @@ class RedisStore(Store):
         self._acquire = self._redis.register_script(ACQUIRE_LEASE)
         self._release_script = self._redis.register_script(RELEASE_LEASE)
         self._take_owned = self._redis.register_script(TAKE_OWNED)
+        self._replace = self._redis.register_script(REPLACE)
 
         self._fanout = Fanout()
         self._pubsub: PubSub | None = None
@@ -292,6 +307,13 @@ class RedisStore(Store):
                 self._key(key), value, nx=True,
                 px=None if ttl is None else _milliseconds(ttl),
             )
+        return bool(done)
+
+    async def replace(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
+        check_ttl(ttl)
+        expiry = "" if ttl is None else str(_milliseconds(ttl))
+        with self._guard("replace"):
+            done = await self._replace(keys=[self._key(key)], args=[expected, value, expiry])
         return bool(done)
 
     async def ttl(self, key: str) -> float | None:
