@@ -1,8 +1,8 @@
 """SQL of the ``closings`` table for the trading path.
 
-A closing, its CLOSE_SUCCESS audit row and its hedge intent are written together or not at
-all. On PostgreSQL that is ONE statement (``WITH c AS (INSERT … RETURNING …), h AS (INSERT
-INTO hedges …) INSERT INTO audit_logs …``): atomic without BEGIN/COMMIT round trips, which the
+A closing, its audit rows and its hedge intent are written together or not at all. On
+PostgreSQL that is ONE statement (``WITH c AS (INSERT … RETURNING …), h AS (INSERT INTO
+hedges …) INSERT INTO audit_logs … [UNION ALL …]``): atomic without BEGIN/COMMIT round trips, which the
 benchmark showed nearly halves its cost. SQLite cannot put DML in a CTE, so the embedded
 default uses a short ORM transaction instead; both take the same column values from
 ``ClosingRow`` and ``HedgeRow``.
@@ -10,6 +10,8 @@ default uses a short ORM transaction instead; both take the same column values f
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -61,37 +63,40 @@ class ClosingRow:
 _CLOSING_COLUMNS = tuple(ClosingRow.__dataclass_fields__)
 
 
-def _insert_with_audit_sql() -> str:
+@functools.cache
+def _insert_with_audit_sql(audit_rows: int) -> str:
     closing_params = ", ".join(f"${i}" for i in range(1, len(_CLOSING_COLUMNS) + 1))
     first_hedge = len(_CLOSING_COLUMNS) + 1
     hedge_params = ", ".join(f"${i}" for i in range(first_hedge, first_hedge + len(intent.COLUMNS)))
+    first_audit = first_hedge + len(intent.COLUMNS)
+    audits = " UNION ALL ".join(
+        f"SELECT {audit.placeholders(first_audit + n * len(audit.COLUMNS))} FROM c" for n in range(audit_rows)
+    )
     return (
         f"WITH c AS (INSERT INTO closings ({', '.join(_CLOSING_COLUMNS)}) VALUES ({closing_params}) RETURNING id), "
         f"h AS (INSERT INTO hedges ({', '.join(intent.COLUMNS)}, attempt, filled_amount, chunks, checks) "
         f"SELECT {hedge_params}, 0, 0, 0, 0 FROM c) "
-        f"INSERT INTO audit_logs ({', '.join(audit.COLUMNS)}) "
-        f"SELECT {audit.placeholders(first_hedge + len(intent.COLUMNS))} FROM c"
+        f"INSERT INTO audit_logs ({', '.join(audit.COLUMNS)}) {audits}"
     )
 
 
-_POSTGRES_INSERT = _insert_with_audit_sql()
-
-
-async def insert_with_audit(closing: ClosingRow, row: audit.AuditRow, hedge: HedgeRow) -> None:
-    """Write the three rows atomically; ``tortoise.exceptions.IntegrityError`` when the
-    session or the OID already has a closing (nothing is written then)."""
+async def insert_with_audit(closing: ClosingRow, rows: Sequence[audit.AuditRow], hedge: HedgeRow) -> None:
+    """Write the closing, its audit ``rows`` (CLOSE_SUCCESS, and BOT_CLOSE for a bot trade) and
+    its hedge intent atomically; ``tortoise.exceptions.IntegrityError`` when the session or the
+    OID already has a closing (nothing is written then)."""
     connection = connections.get("default")
     if connection.capabilities.dialect == "postgres":
         values = [
             *(getattr(closing, c) for c in _CLOSING_COLUMNS), *(getattr(hedge, c) for c in intent.COLUMNS),
-            *row.values(),
+            *(value for row in rows for value in row.values()),
         ]
-        await connection.execute_query(_POSTGRES_INSERT, values)
+        await connection.execute_query(_insert_with_audit_sql(len(rows)), values)
         return
     async with in_transaction() as conn:
         await Closing.create(**asdict(closing), using_db=conn)
         await Hedge.create(**asdict(hedge), using_db=conn)
-        await audit.append(row, using_db=conn)
+        for row in rows:
+            await audit.append(row, using_db=conn)
 
 
 async def find(**filters: Any) -> Closing | None:

@@ -47,9 +47,10 @@ from otc_framework.errors import (
     SessionExpired,
     ValidationFailed,
 )
-from otc_framework.execution.intent import intent
+from otc_framework.execution.intent import HedgeRow, intent
 from otc_framework.metrics import CLOSINGS_CREATED, database_error
 from otc_framework.pricing.pipeline import PricingPipeline, total_brl
+from otc_framework.reference import Reference
 from otc_framework.risk import RiskLimits
 from otc_framework.sessions.session import QuoteSession, session_key
 from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, Settlement, Side
@@ -146,20 +147,12 @@ class TradingDesk:
         session = QuoteSession.from_json(payload)
         oid = oid or uuid.uuid4().hex
         now = datetime.now(UTC)
-        closing = closing_row(session, oid, caller.reference.calendar.settlement_date(now, Settlement(session.settlement)),
-                              now)
+        closing, hedge = self.prepare(session, oid, Channel.API, caller.reference, now)
         audit = AuditRow("CLOSE_SUCCESS", caller.client.name, AuditSource.API.value, session_id, oid, closing.id,
                          closing.client_id, caller.ip, {"price": str(closing.price), "totalBrl": str(closing.total_brl)},
                          now)
-        controls = caller.reference.controls
-        hedge = intent(
-            closing_id=closing.id, client_name=closing.client_name, side=closing.side, currency=closing.currency,
-            settlement=closing.settlement, amount=closing.amount, price=closing.price, mode=str(controls["exec_mode"]),
-            hedging_modes=self.hedging_modes, enabled_clients=cast(tuple[str, ...], controls["exec_enabled_clients"]),
-            at=now,
-        )
         try:
-            await repository.insert_with_audit(closing, audit, hedge)
+            await repository.insert_with_audit(closing, [audit], hedge)
         except IntegrityError:
             return await self._clash(caller, session, oid)
         except Exception:
@@ -169,8 +162,23 @@ class TradingDesk:
             raise NotReady("the trade could not be recorded; the quote stays open until it expires, retry") from None
         answer = ClosingAnswer.of(closing)
         await self.store.set(oid_key(client_id, oid), answer.model_dump_json(by_alias=True), ttl=OID_TTL_SECONDS)
-        self._announce(closing, caller.reference.controls.decimal("alert_large_trade_amount"))
+        self.announce(closing, caller.reference)
         return CloseResult(answer, created=True)
+
+    def prepare(self, session: QuoteSession, oid: str, source: Channel, reference: Reference,
+                now: datetime) -> tuple[ClosingRow, HedgeRow]:
+        """The closing row of ``session`` and its hedge intent, as every channel books them
+        (``repository.insert_with_audit`` writes them with the channel's audit rows)."""
+        closing = closing_row(session, oid, reference.calendar.settlement_date(now, Settlement(session.settlement)),
+                              now, source)
+        controls = reference.controls
+        hedge = intent(
+            closing_id=closing.id, client_name=closing.client_name, side=closing.side, currency=closing.currency,
+            settlement=closing.settlement, amount=closing.amount, price=closing.price, mode=str(controls["exec_mode"]),
+            hedging_modes=self.hedging_modes, enabled_clients=cast(tuple[str, ...], controls["exec_enabled_clients"]),
+            at=now,
+        )
+        return closing, hedge
 
     async def _clash(self, caller: Caller, session: QuoteSession, oid: str) -> CloseResult:
         """The insert hit a unique column: the session or the OID has a closing already."""
@@ -202,7 +210,9 @@ class TradingDesk:
                      client_id=caller.client.id, ip_address=caller.ip, detail={"code": problem.code})
         raise problem
 
-    def _announce(self, closing: ClosingRow, large_trade: Decimal) -> None:
+    def announce(self, closing: ClosingRow, reference: Reference) -> None:
+        """After the commit: count it, tell plugins and operators, alert a large trade."""
+        large_trade = reference.controls.decimal("alert_large_trade_amount")
         CLOSINGS_CREATED.labels(currency=closing.currency, settlement=closing.settlement, source=closing.source).inc()
         view = closing_view(closing)
         announce(self.notify, closing=view)
@@ -236,10 +246,11 @@ def check_amount(amount: Decimal, minimum: Decimal, maximum: Decimal) -> None:
         raise ValidationFailed(f"amount: the maximum order is {maximum}", field="amount")
 
 
-def closing_row(session: QuoteSession, oid: str, settlement_date: Any, now: datetime) -> ClosingRow:
+def closing_row(session: QuoteSession, oid: str, settlement_date: Any, now: datetime,
+                source: Channel = Channel.API) -> ClosingRow:
     return ClosingRow(
         id=uuid.uuid4(), oid=oid, session_id=session.session_id, client_id=uuid.UUID(session.client_id),
-        client_name=session.client_name, tier=session.tier, source=Channel.API.value, side=Side.SELL.value,
+        client_name=session.client_name, tier=session.tier, source=source.value, side=Side.SELL.value,
         currency=session.currency, settlement=session.settlement, amount=session.amount, price=session.price,
         total_brl=session.total_brl, status=ClosingStatus.PENDING.value, settlement_date=settlement_date,
         group_id=session.group_id, reference_mode=session.reference_mode, reference_price=session.reference_price,
