@@ -1,0 +1,1 @@
+"""The chat trading bot (SPEC §12): channel-agnostic, driven by InboundMessages from any channel plugin."""
