@@ -48,6 +48,15 @@ ALERTS_SUPPRESSED = Counter(
 ALERT_DELIVERIES = Counter(
     "otc_alert_deliveries_total", "Alert delivery attempts by sink; outcome is sent, retry or failed", ("sink", "outcome")
 )
+CHAT_REPLIES = Counter(
+    "otc_chat_replies_total", "Chat reply delivery outcomes by channel; outcome is sent, retry, failed or expired",
+    ("channel", "outcome"),
+)
+BOT_COMMANDS = Counter(
+    "otc_bot_commands_total", "Bot commands by kind; outcome is handled, refused (participant not allowed) or invalid",
+    ("command", "outcome"),
+)
+BOT_SESSIONS = Counter("otc_bot_sessions_total", "Bot sessions ended, by how they ended", ("ended",))
 # livesum: how many of this machine's live workers hold the lease (sum() over machines in
 # Prometheus). Above 1, a loop meant to run once runs twice; 0, nobody runs it.
 LEASES_HELD = Gauge(

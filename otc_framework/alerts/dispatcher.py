@@ -32,10 +32,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from otc_framework import delivery
 from otc_framework.alerts import repository, sink_state
 from otc_framework.alerts.sink_state import SinkStop
 from otc_framework.config import AlertsConfig
-from otc_framework.errors import VenueError, VenueRateLimited, VenueRefused
 from otc_framework.metrics import ALERT_DELIVERIES
 from otc_framework.ports import AlertSink
 from otc_framework.storage.store import Store
@@ -111,38 +111,28 @@ class AlertDispatcher:
             return False
         if not await self._paced(sink, now):
             return False
-        try:
-            await asyncio.wait_for(sink.send(due.alert), self.config.send_timeout_seconds)
-        except VenueRateLimited as exc:
-            await self._retry(sink, due, exc.message, exc.retry_after, counts=False)
-            return False
-        except VenueRefused as exc:
-            await self._refused(sink, due, exc.message)
+        outcome = await delivery.attempt(sink.send(due.alert), self.config.send_timeout_seconds,
+                                         what="alert sink", extra={"sink": sink.name})
+        if outcome.ok:
+            await repository.mark_sent(due.delivery, self.clock())
+            ALERT_DELIVERIES.labels(sink=sink.name, outcome="sent").inc()
             return True
-        except VenueError as exc:
-            return await self._retry(sink, due, exc.message, self._backoff(sink, due.delivery.attempts + 1))
-        except TimeoutError:
-            reason = f"no answer within {self.config.send_timeout_seconds:g} s"
-            return await self._retry(sink, due, reason, self._backoff(sink, due.delivery.attempts + 1))
-        except Exception as exc:  # an adapter bug is a failed try, not a dead loop
-            log.exception("alert sink raised an unexpected error", extra={"sink": sink.name})
-            reason = f"unexpected {type(exc).__name__}"
-            return await self._retry(sink, due, reason, self._backoff(sink, due.delivery.attempts + 1))
-        await repository.mark_sent(due.delivery, self.clock())
-        ALERT_DELIVERIES.labels(sink=sink.name, outcome="sent").inc()
-        return True
+        if outcome.wait_for is not None:
+            return await self._retry(sink, due, outcome.reason, outcome.wait_for, counts=False)
+        if outcome.refused:
+            await self._refused(sink, due, outcome.reason)
+            return True
+        return await self._retry(sink, due, outcome.reason, self._backoff(sink, due.delivery.attempts + 1))
 
     async def _paced(self, sink: AlertSink, now: datetime) -> bool:
         per_minute = self.config.routing(sink.name).per_minute or sink.per_minute
-        decision = await self.store.rate_limit(
-            f"alerts:pace:{sink.name}", max(1, min(per_minute, MAX_BURST)), per_minute / 60
-        )
-        if not decision.allowed:
-            self._paused_until[sink.name] = now + timedelta(seconds=decision.retry_after)
-        return decision.allowed
+        wait = await delivery.paced(self.store, f"alerts:pace:{sink.name}", per_minute, MAX_BURST)
+        if wait is not None:
+            self._paused_until[sink.name] = now + timedelta(seconds=wait)
+        return wait is None
 
     def _backoff(self, sink: AlertSink, attempt: int) -> float:
-        return float(min(self.config.max_backoff_seconds, sink.retry_backoff_seconds * 2 ** (attempt - 1)))
+        return delivery.backoff(sink.retry_backoff_seconds, attempt, self.config.max_backoff_seconds)
 
     async def _retry(self, sink: AlertSink, due: repository.Due, reason: str, delay: float,
                      *, counts: bool = True) -> bool:
