@@ -46,6 +46,8 @@ class EventType:
     LP_TICK = "lp.tick"
     LP_FALLBACK = "lp.fallback"
     HEDGE_CHANGED = "hedge.changed"
+    BOT_SESSION_CHANGED = "bot.session"
+    BOT_REFUSED = "bot.refused"
 
 
 def event_message(kind: str, data: dict[str, Any]) -> str:

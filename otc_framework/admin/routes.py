@@ -11,6 +11,7 @@ from otc_framework.admin import (
     stream_routes,
 )
 from otc_framework.alerts import routes as alert_routes
+from otc_framework.bot import routes as bot_routes
 from otc_framework.liquidity import routes as lp_routes
 from otc_framework.risk import routes as risk_routes
 
@@ -25,5 +26,6 @@ BLUEPRINTS = (
     alert_routes.bp,
     lp_routes.bp,
     risk_routes.bp,
+    bot_routes.bp,
     stream_routes.bp,
 )

@@ -17,9 +17,10 @@ B, I, D, E, C, S = (
 )
 
 CORE_CONTROLS: tuple[ControlDefinition, ...] = (
-    ControlDefinition("quoting_enabled", B, True, "Accept new quotes on the API"),
+    ControlDefinition("quoting_enabled", B, True, "Accept new quotes (API and bot)"),
     ControlDefinition("api_enabled", B, True, "Serve the client API (health and admin always answer)"),
     ControlDefinition("bot_enabled", B, True, "Act on chat bot commands (the webhook always answers 200)"),
+    ControlDefinition("bot_pix_info", S, "", "What the bot answers to /pix (PIX key and account holder)"),
     ControlDefinition("spread_adjustment", D, Decimal("0"), "Added to every tier spread, in %",
                       minimum=Decimal("-5"), maximum=Decimal("5")),
     ControlDefinition("usdc_usdt_ratio", D, Decimal("1.0000"), "USDC price relative to USDT",

@@ -21,6 +21,10 @@ from otc_framework.alerts import dispatcher as alert_delivery
 from otc_framework.alerts.dispatcher import AlertDispatcher
 from otc_framework.alerts.service import AlertService
 from otc_framework.auth.tokens import TokenService
+from otc_framework.bot import engine as bot_timers
+from otc_framework.bot import outbox as chat_delivery
+from otc_framework.bot.engine import BotEngine
+from otc_framework.bot.outbox import ChatDelivery
 from otc_framework.config import DeploymentConfig
 from otc_framework.controls import CORE_CONTROLS
 from otc_framework.execution import engine as execution
@@ -31,7 +35,7 @@ from otc_framework.execution.wakeup import Wakeup
 from otc_framework.liquidity import LpFeed, LpPoller
 from otc_framework.liquidity import poller as lp_polling
 from otc_framework.plugins import PluginHost
-from otc_framework.ports import AlertSink, LiquidityProvider, SpotSource
+from otc_framework.ports import AlertSink, Channel, LiquidityProvider, SpotSource
 from otc_framework.pricing.lp_reference import LpQuoteReference
 from otc_framework.pricing.pipeline import PricingPipeline
 from otc_framework.pricing.reference_price import SpotReference
@@ -100,6 +104,11 @@ class Runtime:
         self.exposure_watch: ExposureWatch | None = None
         self.risk_limits: RiskLimits | None = None
         self.risk_loop: LeasedLoop | None = None
+        self.channels: list[Channel] = []
+        self.bot: BotEngine | None = None
+        self.bot_loop: LeasedLoop | None = None
+        self.chat_delivery: ChatDelivery | None = None
+        self.chat_loop: LeasedLoop | None = None
 
     async def spot_max_age_seconds(self) -> int:
         """The live control; its default when the store or the database cannot say (the
@@ -141,6 +150,7 @@ class Runtime:
         self.backoffice = Backoffice(self.store, self.reference, self.feed, self.plugins.hook, self.control_definitions)
         await self._start_price_stream()
         await self._start_execution()
+        self._start_bot()
         poller = SpotPoller(self.spot_sources, self.store, notify=self.plugins.hook.otc_spot_status_changed,
                             alerts=self.alerts, critical=frozenset({self.config.pricing.spot_source}))
         interval = self.config.spot.poll_interval_seconds
@@ -195,6 +205,26 @@ class Runtime:
         await self.engine_wakeup.start()
         self.engine_loop.start()
 
+    def _start_bot(self) -> None:
+        """Every worker takes chat commands; one process per deployment drives the sessions'
+        timed steps, and one sends the replies. Without a chat channel there is nothing to drive."""
+        assert self.store is not None and self.http is not None and self.reference is not None
+        assert self.pricing is not None and self.desk is not None and self.feed is not None
+        self.channels = self.plugins.channels(self.http)
+        self.bot = BotEngine(self.store, self.reference, self.pricing, self.desk, self.feed, self.config.bot,
+                             ZoneInfo(self.config.market_hours.timezone))
+        if not self.channels:
+            return
+        self.bot_loop = LeasedLoop(self.store, bot_timers.LEASE, self.bot.step, interval=bot_timers.TURN_SECONDS,
+                                   lease_ttl=bot_timers.LEASE_TTL_SECONDS)
+        self.chat_delivery = ChatDelivery(self.channels, self.store, self.config.bot, self.alerts)
+        self.chat_loop = LeasedLoop(self.store, chat_delivery.LEASE, self.chat_delivery.step,
+                                    interval=chat_delivery.INTERVAL_SECONDS, lease_ttl=chat_delivery.LEASE_TTL_SECONDS)
+        self.bot.session_started = self.bot_loop.wake
+        self.bot.replies_queued = self.chat_loop.wake
+        self.bot_loop.start()
+        self.chat_loop.start()
+
     def _start_alerts(self) -> None:
         """Every worker raises alerts; one process per deployment delivers them."""
         assert self.store is not None and self.http is not None and self.feed is not None
@@ -227,9 +257,13 @@ class Runtime:
         """Stop everything that started, in order; a step that fails is logged and the rest still
         run, so the database and the store are always closed (a worker that cannot flush its
         last LP ticks must not leak its connections)."""
-        adapters: list[SpotSource | AlertSink | LiquidityProvider] = [
-            *self.spot_sources, *self.liquidity_providers, *self.alert_sinks]
+        adapters: list[SpotSource | AlertSink | LiquidityProvider | Channel] = [
+            *self.spot_sources, *self.liquidity_providers, *self.alert_sinks, *self.channels]
         steps: list[tuple[str, Callable[[], Awaitable[object]] | None]] = [
+            # A session's next step waits in the store for the next holder of the lease.
+            ("bot loop", _method(self.bot_loop, "stop")),
+            ("chat loop", _method(self.chat_loop, "stop")),
+            ("chat delivery", _method(self.chat_delivery, "stop")),
             ("execution loop", _method(self.engine_loop, "stop")),
             # Orders cut off here stay ``executing``; the next holder of the lease reconciles them.
             ("execution", _method(self.engine, "stop")),

@@ -60,6 +60,8 @@ def create_app(
     @app.before_server_start
     async def _open(app: Sanic) -> None:
         await app.ctx.runtime.start()
+        # Chat channel routes hand their messages here (``web.channels.chat_inbox``).
+        app.ctx.chat_inbox = app.ctx.runtime.bot
 
     @app.after_server_stop
     async def _close(app: Sanic) -> None:
