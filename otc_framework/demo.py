@@ -5,7 +5,7 @@ its fake venue on loopback, and the desk's settlement endpoint (``[desk] url``) 
 fake desk, so every outside party is faked (SPEC §19; the fakes run on their own event loop
 in a background thread, so their ports are known before the app's config is validated);
 migrations applied; a demo admin and one client per tier created on first start and written
-to ``credentials.json``, which also lists each fake's URL under ``venues`` (each answers
+to ``credentials.json`` with their WhatsApp group ids; it also lists each fake under ``venues`` (each answers
 ``GET /_inbox`` and ``POST /_fault``).
 
 The desk is open around the clock unless ``--market-hours real``. ``OTC_SANDBOX_SPOT`` pins
@@ -22,6 +22,7 @@ import secrets
 import threading
 import tomllib
 from collections.abc import Coroutine, Mapping
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,8 +81,9 @@ class VenueThread:
             self.venues[name] = venue
         return sections
 
-    def urls(self) -> dict[str, str | None]:
-        return {name: venue.url for name, venue in self.venues.items()}
+    def listing(self) -> dict[str, Any]:
+        """Each fake as ``credentials.json`` lists it (``DemoVenue.listing``)."""
+        return {name: venue.listing() for name, venue in self.venues.items()}
 
     def stop(self) -> None:
         for venue in self.venues.values():
@@ -115,9 +117,13 @@ def demo_config(
     tree["demo"] = True
     config = build_config(tree, env)
 
-    settings = sandbox_settings(env)
+    # Fakes that call the desk (Evolution's webhooks) reach it on loopback, whatever it binds.
+    desk_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    settings = replace(sandbox_settings(env), desk_url=f"http://{desk_host}:{port}")
     sections = venues.start(demo_venues(enabled_names(config)), settings)
-    tree["plugins"] = {**tree.get("plugins", {}), **sections}
+    # The fake's connection settings win; other settings the file gives a plugin (pacing) stay.
+    plugins = tree.get("plugins", {})
+    tree["plugins"] = {**plugins, **{name: {**plugins.get(name, {}), **section} for name, section in sections.items()}}
     if "url" not in tree.get("desk", {}):  # a desk the deployment file names is kept
         tree["desk"] = {**tree.get("desk", {}), **venues.start({DESK_VENUE: DeskDemoVenue()}, settings)[DESK_VENUE]}
     return build_config(tree, env)
@@ -146,11 +152,18 @@ async def _credentials(path: Path) -> dict[str, Any]:
     demo = Actor("demo", AuditSource.SYSTEM)
     admin = await create_client(demo, f"demo-admin-{suffix}", Tier.T1, role=Role.ADMIN)
     credentials: dict[str, Any] = {"admin": {"name": admin.client.name, "apiKey": admin.api_key}, "clients": []}
-    for tier in Tier:
-        created = await create_client(demo, f"demo-{tier.value.lower()}-{suffix}", tier)
-        credentials["clients"].append({"name": created.client.name, "tier": tier.value, "apiKey": created.api_key})
+    for n, tier in enumerate(Tier, start=1):
+        created = await create_client(demo, f"demo-{tier.value.lower()}-{suffix}", tier, group_id=demo_group(n))
+        credentials["clients"].append({"name": created.client.name, "tier": tier.value, "apiKey": created.api_key,
+                                       "groupId": created.client.group_id})
+    credentials["unmappedGroupId"] = demo_group(0)
     write_credentials(path, credentials)
     return credentials
+
+
+def demo_group(n: int) -> str:
+    """A WhatsApp group id for demo client ``n`` (``0``: a group mapped to no client, test mode)."""
+    return f"1203630000000000{n:02d}@g.us"
 
 
 def write_credentials(path: Path, credentials: dict[str, Any]) -> None:
@@ -169,7 +182,7 @@ def run_demo(*, host: str, port: int, data_dir: Path, market_hours: str, config_
         plugins = build_plugin_host(config, env=env)
         credentials = asyncio.run(prepare_data(config, plugins, data_dir))
         # The fakes listen on new ports at every start.
-        credentials["venues"] = venues.urls()
+        credentials["venues"] = venues.listing()
         write_credentials(data_dir / CREDENTIALS_FILE, credentials)
         # The demo's keys go to the terminal on purpose (DESIGN: "printed at start"), not to
         # the log, whose redactor would mask them.

@@ -2,7 +2,7 @@
 
 A closing, its audit rows and its hedge intent are written together or not at all. On
 PostgreSQL that is ONE statement (``WITH c AS (INSERT … RETURNING …), h AS (INSERT INTO
-hedges …) INSERT INTO audit_logs … [UNION ALL …]``): atomic without BEGIN/COMMIT round trips, which the
+hedges …) INSERT INTO audit_logs … VALUES (…)[, (…)]``): atomic without BEGIN/COMMIT round trips, which the
 benchmark showed nearly halves its cost. SQLite cannot put DML in a CTE, so the embedded
 default uses a short ORM transaction instead; both take the same column values from
 ``ClosingRow`` and ``HedgeRow``.
@@ -69,14 +69,13 @@ def _insert_with_audit_sql(audit_rows: int) -> str:
     first_hedge = len(_CLOSING_COLUMNS) + 1
     hedge_params = ", ".join(f"${i}" for i in range(first_hedge, first_hedge + len(intent.COLUMNS)))
     first_audit = first_hedge + len(intent.COLUMNS)
-    audits = " UNION ALL ".join(
-        f"SELECT {audit.placeholders(first_audit + n * len(audit.COLUMNS))} FROM c" for n in range(audit_rows)
-    )
+    # VALUES rows take their types from the target columns (a UNION of parameters would not).
+    audits = ", ".join(f"({audit.placeholders(first_audit + n * len(audit.COLUMNS))})" for n in range(audit_rows))
     return (
         f"WITH c AS (INSERT INTO closings ({', '.join(_CLOSING_COLUMNS)}) VALUES ({closing_params}) RETURNING id), "
         f"h AS (INSERT INTO hedges ({', '.join(intent.COLUMNS)}, attempt, filled_amount, chunks, checks) "
         f"SELECT {hedge_params}, 0, 0, 0, 0 FROM c) "
-        f"INSERT INTO audit_logs ({', '.join(audit.COLUMNS)}) {audits}"
+        f"INSERT INTO audit_logs ({', '.join(audit.COLUMNS)}) VALUES {audits}"
     )
 
 
