@@ -115,7 +115,8 @@ def cmd_client_list(args: argparse.Namespace) -> int:
 def cmd_client_create(args: argparse.Namespace) -> int:
     from otc_framework.admin import commands
 
-    return _operate(args, lambda office: commands.create_client(office, args.name, args.tier, args.role, None))
+    return _operate(args, lambda office: commands.create_client(
+        office, args.name, args.tier, args.role, None, args.group_id, args.participants))
 
 
 def cmd_client_activate(args: argparse.Namespace) -> int:
@@ -261,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True)
     p.add_argument("--tier", required=True, choices=[f"T{i}" for i in range(1, 8)])
     p.add_argument("--role", default="client", choices=["client", "admin"])
+    p.add_argument("--group-id", help="the client's WhatsApp group (…@g.us): the bot trades for it there")
+    p.add_argument("--participant", dest="participants", action="append",
+                   help="a number or id allowed to trade in the group (repeat; none = anyone in it)")
     p.set_defaults(func=cmd_client_create)
     for name, active, text in (("deactivate", False, "refuse the client's key and tokens at once"),
                                ("activate", True, "let a deactivated client log in again")):

@@ -26,12 +26,21 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def demo(tmp_path: Path):  # noqa: ANN201
+def demo_toml() -> str:
+    """Sections a test adds to the demo's deployment file."""
+    return ""
+
+
+@pytest.fixture
+def demo(tmp_path: Path, demo_toml: str):  # noqa: ANN201
     port = free_port()
     data_dir = tmp_path / "demo"
     log = (tmp_path / "demo.log").open("w+")
+    config = tmp_path / "otc.toml"
+    config.write_text((ROOT / "deployments/demo/otc.toml").read_text() + demo_toml)
     process = subprocess.Popen(
-        [sys.executable, "-m", "otc_framework.cli", "demo", "--port", str(port), "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "otc_framework.cli", "demo", "--port", str(port), "--data-dir", str(data_dir),
+         "--config", str(config)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
         env={**os.environ, "OTC_SANDBOX_SPOT": "5.00"},
     )
@@ -108,7 +117,8 @@ def test_demo_fakes_every_outside_party(demo) -> None:  # noqa: ANN001
     credentials = json.loads((data_dir / "credentials.json").read_text())
     venues = credentials["venues"]
     assert set(venues) >= {"spot_valorpro", "spot_binance", "channel_telegram_alerts", "channel_discord", "desk"}
-    for base in venues.values():
+    for listed in venues.values():
+        base = listed["url"] if isinstance(listed, dict) else listed
         assert httpx.get(f"{base}/_inbox", timeout=5).status_code == 200
 
     def login(key: str) -> dict[str, str]:
@@ -239,3 +249,41 @@ def test_demo_hedges_a_trade_once_exec_mode_is_auto_best(demo) -> None:  # noqa:
     hedge = poll(filled, "the trade hedged")
     assert (hedge["currency"], hedge["settlement"], hedge["amount"]) == ("USDC", "D1", "250000")
     assert hedge["provider"] in {"nonco", "horizon"} and hedge["spreadCaptureBps"] is not None
+
+
+# The bot's rhythm sped up (the demo's own is 5 s a quote); the fake Evolution is the demo's.
+QUICK_BOT = ("\n[bot]\nquote_interval_seconds = 0.5\noff_delay_seconds = 0.5\nclosing_window_seconds = 10.0\n"
+             "[plugins.channel_whatsapp]\nper_chat_per_minute = 120\nper_minute = 600\n")
+
+
+@pytest.mark.parametrize("demo_toml", [QUICK_BOT])
+def test_demo_whatsapp_conversation_through_the_fake_evolution(demo) -> None:  # noqa: ANN001
+    """/ref in a demo client's group: seven quotes, then Off, then /fecha books one Bot closing;
+    the same in a group mapped to no client answers "(TESTE)" and books nothing."""
+    url, data_dir, process, _ = demo
+    wait_ready(url, process)
+    credentials = json.loads((data_dir / "credentials.json").read_text())
+    evolution = credentials["venues"]["channel_whatsapp"]
+    assert evolution["instance"] == "otc-demo" and evolution["webhook"].startswith(f"{url}/webhook/evolution/")
+    client = credentials["clients"][0]
+
+    def texts(group: str) -> list[str]:
+        return [i["text"] for i in httpx.get(f"{evolution['url']}/_inbox").json()["items"] if i["number"] == group]
+
+    def say(group: str, text: str) -> None:
+        said = httpx.post(f"{evolution['url']}/_say", json={"group": group, "participant": "5531999998888",
+                                                             "text": text})
+        assert said.status_code == 200, said.text
+
+    for group in (client["groupId"], credentials["unmappedGroupId"]):
+        say(group, "/ref 10k USDT D0")
+        poll(lambda group=group: any("Off" in t for t in texts(group)), "the Off")
+        say(group, "/fecha")
+        poll(lambda group=group: any("Fechado" in t for t in texts(group)), "the confirmation")
+        said = texts(group)
+        assert [t.rsplit("(", 1)[-1] for t in said[:7]] == [f"{n}/7)" for n in range(1, 8)]
+
+    assert all(t.startswith("(TESTE) ") for t in texts(credentials["unmappedGroupId"]))
+    token = httpx.post(f"{url}/v1/auth/login", json={"apiKey": credentials["admin"]["apiKey"]}).json()["token"]
+    closings = httpx.get(f"{url}/v1/admin/closings", headers={"Authorization": f"Bearer {token}"}).json()["items"]
+    assert [(c["source"], c["clientName"]) for c in closings] == [("Bot", client["name"])]

@@ -65,9 +65,10 @@ async def list_all_clients(active: bool | None, search: str | None) -> list[Any]
             return found
 
 
-async def create_client(office: Backoffice | None, name: str, tier: str, role: str, api_key: str | None) -> Any:
+async def create_client(office: Backoffice | None, name: str, tier: str, role: str, api_key: str | None,
+                        group_id: str | None = None, participants: list[str] | None = None) -> Any:
     made = await clients.create_client(shell_actor(), name, Tier(tier), role=Role(role), api_key=api_key,
-                                       office=office)
+                                       group_id=group_id, bot_participants=participants, office=office)
     return _json(IssuedClient.issued(made.client, made.api_key))
 
 

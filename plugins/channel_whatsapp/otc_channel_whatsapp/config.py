@@ -30,8 +30,8 @@ class EvolutionConfig(BaseModel):
         description="Evolution 2.3's webhook jwt_key header: a Bearer JWT signed with it is accepted too.",
     )
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    per_minute: int = Field(default=30, ge=1, le=600, description="Sends a minute over the whole channel.")
-    per_chat_per_minute: int = Field(default=12, ge=1, le=120, description="Sends a minute to one chat.")
+    per_minute: int = Field(default=120, ge=1, le=600, description="Sends a minute over the whole channel.")
+    per_chat_per_minute: int = Field(default=20, ge=1, le=120, description="Sends a minute to one chat.")
     channel_name: str = Field(
         default=DEFAULT_CHANNEL_NAME, min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$"
     )

@@ -37,7 +37,7 @@ def test_config_model_hook() -> None:
 
 def test_defaults() -> None:
     config = EvolutionConfig.model_validate(SECTION)
-    assert (config.version, config.timeout_seconds, config.per_minute, config.per_chat_per_minute) == (2, 10, 30, 12)
+    assert (config.version, config.timeout_seconds, config.per_minute, config.per_chat_per_minute) == (2, 10, 120, 20)
     assert (config.channel_name, config.jwt_key, config.api_base) == ("whatsapp", None, "https://evolution.example.com")
 
 
@@ -47,7 +47,7 @@ async def test_channels_hook_builds_one_channel() -> None:
         [channels] = plugin_manager(NAME, plugin).hook.otc_channels(config=config, http=http)
     [channel] = channels
     assert isinstance(channel, EvolutionChannel)
-    assert (channel.name, channel.per_minute, channel.per_chat_per_minute) == ("whatsapp", 30, 12)
+    assert (channel.name, channel.per_minute, channel.per_chat_per_minute) == ("whatsapp", 120, 20)
 
 
 def test_routes_hook_gives_the_webhook_blueprint() -> None:
