@@ -28,6 +28,9 @@ PROD_ENV = {
     "OTC_TELEGRAM_BOT_TOKEN": "123456:telegram-token-abcdef",
     "OTC_TELEGRAM_CHAT_ID": "-1001234567890",
     "OTC_DISCORD_WEBHOOK_URL": "https://discord.com/api/webhooks/123/discord-token-abcdef",
+    "EVOLUTION_BASE_URL": "https://evolution.invalid",
+    "EVOLUTION_API_KEY": "evolution-key-abcdef",
+    "EVOLUTION_WEBHOOK_SECRET": "webhook-secret-abcdef-0123",
 }
 
 
@@ -58,12 +61,13 @@ def test_config_check_masks_every_secret() -> None:
     assert result.returncode == 0, result.stderr
     resolved = json.loads(result.stdout)
     assert resolved["plugins"]["enabled"] == ["spot_valorpro", "spot_binance", "channel_telegram_alerts",
-                                              "channel_discord"]
+                                              "channel_discord", "channel_whatsapp"]
     assert resolved["plugins"]["spot_valorpro"]["token"] == "**********"
     assert resolved["plugins"]["channel_telegram_alerts"]["bot_token"] == "**********"
     assert resolved["plugins"]["channel_discord"]["webhook_url"] == "**********"
+    assert resolved["plugins"]["channel_whatsapp"]["api_key"] == "**********"
     for secret in ("dbpass-123", "redispass-123", SECRET, "vp-token-123456", "telegram-token-abcdef",
-                   "discord-token-abcdef"):
+                   "discord-token-abcdef", "evolution-key-abcdef", "webhook-secret-abcdef-0123"):
         assert secret not in result.stdout
 
 

@@ -67,6 +67,7 @@ def test_shipped_production_file_resolves_from_environment() -> None:
     }
     config = load_config(Path(__file__).parents[1] / "deployments/production/otc.toml", env=env)
     assert config.server.workers == 2
-    assert config.plugins.enabled == ["spot_valorpro", "spot_binance", "channel_telegram_alerts", "channel_discord"]
+    assert config.plugins.enabled == ["spot_valorpro", "spot_binance", "channel_telegram_alerts", "channel_discord",
+                                      "channel_whatsapp"]
     assert config.alerts.routing("telegram").min_severity == "warning"
     assert config.plugins.section("spot_valorpro")["token"] == {"$env": "VALORPRO_TOKEN"}
