@@ -4,10 +4,10 @@ source at 5.0000, with helpers to make clients, log in, quote and close."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -67,6 +67,9 @@ class Desk:
         raise AssertionError("spot never arrived")
 
 
+D = TypeVar("D", bound=Desk)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -81,17 +84,26 @@ def desk_config(database_url: str, store_url: str, namespace: str, **tree: Any) 
     )
 
 
+def scripted_desk(database_url: str, store_url: str, namespace: str) -> tuple[Any, Any]:
+    """The config and plugins of ``desk_config``'s desk."""
+    config = desk_config(database_url, store_url, namespace)
+    return config, build_plugin_host(config, modules={"scripted": scripted_plugin.plugin}, env={})
+
+
 @asynccontextmanager
-async def two_workers(database_url: str, store_url: str, namespace: str, loopback: Any) -> AsyncIterator[tuple[Desk, Desk]]:
+async def two_workers(
+    database_url: str, store_url: str, namespace: str, loopback: Any, *,
+    build: Callable[[], tuple[Any, Any]] | None = None, kind: Callable[[LiveApp], D] = Desk,  # type: ignore[assignment]
+) -> AsyncIterator[tuple[D, D]]:
     """Two app instances sharing the database and the store, as two worker processes do, each
-    with its own HTTP client."""
-    desks = []
+    with its own HTTP client; ``build`` makes each one's config and plugins (``scripted_desk``
+    by default), ``kind`` wraps each served app."""
+    desks: list[D] = []
     try:
         for _ in range(2):
-            config = desk_config(database_url, store_url, namespace)
-            plugins = build_plugin_host(config, modules={"scripted": scripted_plugin.plugin}, env={})
+            config, plugins = build() if build is not None else scripted_desk(database_url, store_url, namespace)
             server = await loopback(create_app(config, plugins, unique_name=True))
-            desks.append(Desk(LiveApp(server.app, httpx.AsyncClient(base_url=server.base_url))))
+            desks.append(kind(LiveApp(server.app, httpx.AsyncClient(base_url=server.base_url))))
         for desk in desks:
             await desk.wait_for_spot()
         yield desks[0], desks[1]

@@ -40,7 +40,7 @@ tests run under pytest-asyncio's auto mode (the core's pytest configuration).
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -50,7 +50,7 @@ import pytest
 
 from otc_framework.errors import VenueError, VenueRateLimited, VenueRefused
 from otc_framework.ports import SEVERITIES, Alert, AlertSink
-from otc_framework.testing.fake_venue import Fault, Faults
+from otc_framework.testing.venue_harness import LoopbackSendSide, MockedSendSide
 
 # Characters that mean something to HTML (Telegram) or Discord markdown, and a mass ping.
 SPECIAL_TEXT = "<b>&</b> *x* _y_ @everyone"
@@ -86,7 +86,7 @@ class AlertSinkHarness(Protocol):
     async def refuse(self) -> None: ...
 
 
-class LoopbackHarness:
+class LoopbackHarness(LoopbackSendSide[str]):
     """The harness over a fake served on loopback: ``GET /_inbox`` for what it received
     (each item turned into readable text by ``read``), ``POST /_fault`` to make it fail.
     ``hang`` delays the answer by ``hang_seconds``, which must exceed the sink's timeout."""
@@ -102,92 +102,20 @@ class LoopbackHarness:
         refusal_status: int,
         hang_seconds: float = 1.0,
     ) -> None:
+        super().__init__(http, base_url, read=read, refusal_status=refusal_status, hang_seconds=hang_seconds)
         self.sink = sink
         self.secrets = tuple(secrets)
-        self._http = http
-        self._base_url = base_url
-        self._read = read
-        self._refusal_status = refusal_status
-        self._hang_seconds = hang_seconds
-
-    async def received(self) -> list[str]:
-        response = await self._http.get(f"{self._base_url}/_inbox")
-        response.raise_for_status()
-        return [self._read(item) for item in response.json()["items"]]
-
-    async def fault(
-        self,
-        status: int | None = None,
-        *,
-        retry_after: float = 1.0,
-        drop: bool = False,
-        hang: bool = False,
-        count: int = 1,
-    ) -> None:
-        body: dict[str, Any] = {"retryAfter": retry_after, "drop": drop, "count": count}
-        if status is not None:
-            body["status"] = status
-        if hang:
-            body["delay"] = self._hang_seconds
-        response = await self._http.post(f"{self._base_url}/_fault", json=body)
-        response.raise_for_status()
-
-    async def refuse(self) -> None:
-        await self.fault(self._refusal_status)
 
 
-class MockedVenue(ABC):
+class MockedVenue(MockedSendSide[str], ABC):
     """A venue mocked with respx, as a harness: ``respx_mock.post(url).mock(side_effect=
-    venue.handle)``. Subclasses say how the venue answers a delivery and a forced status;
-    a hang is a read timeout and a drop a closed connection, which is what the sink sees.
-    Their messages quote the request URL, as some httpx errors do, so a sink that passes
-    exception text on fails the secrets test."""
+    venue.handle)``. Subclasses say how the venue answers a delivery (the readable text when
+    it accepted the message) and a forced status (``venue_harness.MockedSendSide``)."""
 
     def __init__(self, sink: AlertSink, secrets: Sequence[str], refusal_status: int) -> None:
+        super().__init__(refusal_status)
         self.sink = sink
         self.secrets = tuple(secrets)
-        self._refusal_status = refusal_status
-        self._faults = Faults()
-        self._delivered: list[str] = []
-
-    @abstractmethod
-    def deliver(self, request: httpx.Request) -> tuple[httpx.Response, str | None]:
-        """Answer a request no fault applies to: the response, and the readable text when
-        the venue accepted the message (``None`` when it refused it)."""
-
-    @abstractmethod
-    def fault_answer(self, status: int, retry_after: float) -> httpx.Response:
-        """The venue's answer with a forced ``status``."""
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        fault = self._faults.next()
-        if fault is not None and fault.drop:
-            raise httpx.RemoteProtocolError(f"{request.url}: server disconnected", request=request)
-        if fault is not None and fault.delay:
-            raise httpx.ReadTimeout(f"{request.url}: timed out", request=request)
-        if fault is not None and fault.status is not None:
-            return self.fault_answer(fault.status, fault.retry_after)
-        response, text = self.deliver(request)
-        if text is not None:
-            self._delivered.append(text)
-        return response
-
-    async def received(self) -> list[str]:
-        return list(self._delivered)
-
-    async def fault(
-        self,
-        status: int | None = None,
-        *,
-        retry_after: float = 1.0,
-        drop: bool = False,
-        hang: bool = False,
-        count: int = 1,
-    ) -> None:
-        self._faults.add(Fault(status=status, retry_after=retry_after, drop=drop, delay=1 if hang else 0, count=count))
-
-    async def refuse(self) -> None:
-        await self.fault(self._refusal_status)
 
 
 def make_alert(detail: str = "Spot source valorpro: timed out after 2 s", **fields: Any) -> Alert:

@@ -66,7 +66,7 @@ from sanic import Blueprint, Sanic
 
 from otc_framework.errors import NotReady, VenueError, VenueRateLimited, VenueRefused
 from otc_framework.ports import Channel, InboundMessage, Receipt
-from otc_framework.testing.fake_venue import Fault, Faults
+from otc_framework.testing.venue_harness import LoopbackSendSide, MockedSendSide
 from otc_framework.web.problems import ProblemErrorHandler
 
 # What a desk really sends: Portuguese accents, a Real amount, an emoji, several lines.
@@ -161,16 +161,26 @@ async def wait_until(
         await asyncio.sleep(0.01)
 
 
-class _InboxSide:
-    """What reached the desk: the recording inbox's messages."""
+class _InboxSide(ABC):
+    """The inbound side: what reached the desk (the recording inbox's messages); subclasses
+    make the venue deliver, the venue's way."""
 
     inbox: RecordingInbox
 
     async def delivered(self) -> list[InboundMessage]:
         return list(self.inbox.messages)
 
+    @abstractmethod
+    async def say(self, chat_id: str, sender: str, text: str, *, from_me: bool = False) -> str: ...
 
-class LoopbackHarness(_InboxSide, ABC):
+    @abstractmethod
+    async def redeliver(self, message_id: str) -> None: ...
+
+    @abstractmethod
+    async def unauthenticated_post(self) -> int: ...
+
+
+class LoopbackHarness(_InboxSide, LoopbackSendSide[tuple[str, str]], ABC):
     """The send side over a fake on loopback (``GET /_inbox`` read into ``(chat_id, text)``
     by ``read``; ``POST /_fault``); ``hang_seconds`` must exceed the channel's timeout.
     Subclasses deliver inbound messages the venue's way."""
@@ -189,54 +199,18 @@ class LoopbackHarness(_InboxSide, ABC):
         refusal_status: int,
         hang_seconds: float = 1.0,
     ) -> None:
-        self.channel, self.http, self.venue_url, self.inbox = channel, http, venue_url, inbox
+        super().__init__(http, venue_url, read=read, refusal_status=refusal_status, hang_seconds=hang_seconds)
+        self.channel, self.inbox = channel, inbox
         self.chat_id, self.sender = chat_id, sender
         self.secrets = tuple(secrets)
-        self._read = read
-        self._refusal_status = refusal_status
-        self._hang_seconds = hang_seconds
-
-    async def received(self) -> list[tuple[str, str]]:
-        response = await self.http.get(f"{self.venue_url}/_inbox")
-        response.raise_for_status()
-        return [self._read(item) for item in response.json()["items"]]
-
-    async def fault(
-        self,
-        status: int | None = None,
-        *,
-        retry_after: float = 1.0,
-        drop: bool = False,
-        hang: bool = False,
-        count: int = 1,
-    ) -> None:
-        body: dict[str, Any] = {"retryAfter": retry_after, "drop": drop, "count": count}
-        if status is not None:
-            body["status"] = status
-        if hang:
-            body["delay"] = self._hang_seconds
-        response = await self.http.post(f"{self.venue_url}/_fault", json=body)
-        response.raise_for_status()
-
-    async def refuse(self) -> None:
-        await self.fault(self._refusal_status)
-
-    @abstractmethod
-    async def say(self, chat_id: str, sender: str, text: str, *, from_me: bool = False) -> str: ...
-
-    @abstractmethod
-    async def redeliver(self, message_id: str) -> None: ...
-
-    @abstractmethod
-    async def unauthenticated_post(self) -> int: ...
 
 
-class MockedVenue(_InboxSide, ABC):
+
+class MockedVenue(_InboxSide, MockedSendSide[tuple[str, str]], ABC):
     """The send side mocked with respx: ``respx_mock.post(url).mock(side_effect=venue.handle)``
     (let loopback pass through, for the desk's webhook). Subclasses say how the venue answers
-    a send and a forced status; a hang is a read timeout and a drop a closed connection, and
-    their messages quote the request URL, as some httpx errors do, so a channel that passes
-    exception text on fails the secrets test."""
+    a send (``(chat_id, text)`` when it accepted it) and a forced status
+    (``venue_harness.MockedSendSide``)."""
 
     def __init__(
         self,
@@ -248,60 +222,11 @@ class MockedVenue(_InboxSide, ABC):
         secrets: Sequence[str],
         refusal_status: int,
     ) -> None:
+        super().__init__(refusal_status)
         self.channel, self.inbox = channel, inbox
         self.chat_id, self.sender = chat_id, sender
         self.secrets = tuple(secrets)
-        self._refusal_status = refusal_status
-        self._faults = Faults()
-        self._received: list[tuple[str, str]] = []
 
-    @abstractmethod
-    def deliver(self, request: httpx.Request) -> tuple[httpx.Response, tuple[str, str] | None]:
-        """Answer a send no fault applies to: the response, and ``(chat_id, text)`` when
-        the venue accepted it (``None`` when it refused it)."""
-
-    @abstractmethod
-    def fault_answer(self, status: int, retry_after: float) -> httpx.Response:
-        """The venue's answer with a forced ``status``."""
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        fault = self._faults.next()
-        if fault is not None and fault.drop:
-            raise httpx.RemoteProtocolError(f"{request.url}: server disconnected", request=request)
-        if fault is not None and fault.delay:
-            raise httpx.ReadTimeout(f"{request.url}: timed out", request=request)
-        if fault is not None and fault.status is not None:
-            return self.fault_answer(fault.status, fault.retry_after)
-        response, accepted = self.deliver(request)
-        if accepted is not None:
-            self._received.append(accepted)
-        return response
-
-    async def received(self) -> list[tuple[str, str]]:
-        return list(self._received)
-
-    async def fault(
-        self,
-        status: int | None = None,
-        *,
-        retry_after: float = 1.0,
-        drop: bool = False,
-        hang: bool = False,
-        count: int = 1,
-    ) -> None:
-        self._faults.add(Fault(status=status, retry_after=retry_after, drop=drop, delay=1 if hang else 0, count=count))
-
-    async def refuse(self) -> None:
-        await self.fault(self._refusal_status)
-
-    @abstractmethod
-    async def say(self, chat_id: str, sender: str, text: str, *, from_me: bool = False) -> str: ...
-
-    @abstractmethod
-    async def redeliver(self, message_id: str) -> None: ...
-
-    @abstractmethod
-    async def unauthenticated_post(self) -> int: ...
 
 
 def _texts_of(error: BaseException) -> list[str]:

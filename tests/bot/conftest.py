@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
 from otc_framework.admin.access import Actor
@@ -20,8 +19,8 @@ from otc_framework.testing.pytest_plugin import REDIS_URL, require_service
 from otc_framework.web import create_app
 from tests import scripted_plugin
 from tests.bot import scripted_channel
-from tests.conftest import LiveApp, make_config
-from tests.desk import Desk
+from tests.conftest import make_config
+from tests.desk import Desk, two_workers
 from tests.liquidity.conftest import until
 
 # Quick enough for a test, slow enough that a loaded machine keeps the order of events.
@@ -107,15 +106,7 @@ async def two_bot_desks(migrated_database_url: str, store_url: str, store_namesp
                         bot_tree: dict[str, Any]) -> AsyncIterator[tuple[BotDesk, BotDesk]]:
     """Two workers sharing the database and the store."""
     scripted_channel.CHANNELS.clear()
-    desks = []
-    try:
-        for _ in range(2):
-            config, plugins = bot_config(migrated_database_url, store_url, store_namespace, **bot_tree)
-            server = await loopback(create_app(config, plugins, unique_name=True))
-            desks.append(BotDesk(LiveApp(server.app, httpx.AsyncClient(base_url=server.base_url))))
-        for desk in desks:
-            await desk.wait_for_spot()
-        yield desks[0], desks[1]
-    finally:
-        for desk in desks:
-            await desk.http.aclose()
+    async with two_workers(migrated_database_url, store_url, store_namespace, loopback, kind=BotDesk,
+                           build=lambda: bot_config(migrated_database_url, store_url, store_namespace,
+                                                    **bot_tree)) as desks:
+        yield desks

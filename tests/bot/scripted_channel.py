@@ -1,4 +1,4 @@
-"""A test plugin whose chat channel records what the desk sends and can be told to fail.
+"""A test plugin whose chat channel records what the desk sends.
 
 It stands in for a chat transport (a venue), never for core code: the engine, the outbound
 queue and its delivery loop under test are the real ones."""
@@ -6,11 +6,9 @@ queue and its delivery loop under test are the real ones."""
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 
 from pydantic import BaseModel, ConfigDict
 
-from otc_framework.errors import VenueError
 from otc_framework.hookspecs import hookimpl
 from otc_framework.ports import Channel
 
@@ -30,19 +28,10 @@ class ScriptedChannel(Channel):
     def __init__(self, name: str) -> None:
         self.name = name
         self.sent: list[tuple[str, str]] = []
-        self.failures: deque[Exception] = deque()
 
     async def send_text(self, chat_id: str, text: str) -> None:
         await asyncio.sleep(0)
-        if self.failures:
-            raise self.failures.popleft()
         self.sent.append((chat_id, text))
-
-    def fail(self, times: int = 1) -> None:
-        self.failures.extend(VenueError("scripted failure") for _ in range(times))
-
-    def texts(self, chat_id: str) -> list[str]:
-        return [text for chat, text in self.sent if chat == chat_id]
 
 
 CHANNELS: list[ScriptedChannel] = []
