@@ -276,7 +276,8 @@ class BotEngine:
         try:
             await repository.insert_with_audit(closing, rows, hedge)
         except IntegrityError:
-            return await self._settle_claim(session)
+            settled, _ = await self._settle_claim(session)
+            return settled
         except Exception:
             database_error("closings.insert")
             log.exception("bot closing could not be recorded", extra={"session_id": session.id})
@@ -290,8 +291,9 @@ class BotEngine:
         self.desk.announce(closing, reference)
         return ended or replace(session, trade=booked).ending(EndReason.CLOSED)
 
-    async def _settle_claim(self, session: BotSession) -> BotSession:
-        """A CLOSING whose outcome this process does not know: the database says."""
+    async def _settle_claim(self, session: BotSession) -> tuple[BotSession, bool]:
+        """A CLOSING whose outcome this process does not know: the database says. The session
+        as it now stands, and whether this call ended it."""
         found = await repository.find(session_id=session.id)
         if found is None:
             change: Callable[[BotSession], BotSession | None] = (
@@ -303,8 +305,8 @@ class BotEngine:
                              settlement_date=found.settlement_date.isoformat())
             change = (lambda s: replace(s, trade=booked).ending(EndReason.CLOSED)
                       if s.id == session.id and s.state is not BotState.TERMINATED else None)
-        ended, _ = await self._update(session.key, change)
-        return ended or session
+        ended, changed = await self._update(session.key, change)
+        return ended or session, changed
 
     def _close_refusal(self, session: BotSession | None, now: datetime) -> str | None:
         """Why a /fecha cannot close ``session`` now; ``None`` when it can."""
@@ -383,8 +385,9 @@ class BotEngine:
 
     async def _advance(self, session: BotSession, now: datetime) -> BotSession:
         if session.state is BotState.CLOSING:
-            settled = await self._settle_claim(session)
-            self._changed(settled)
+            settled, changed = await self._settle_claim(session)
+            if changed:
+                self._changed(settled)
             return settled
         reference, _ = await self.reference.current()
         advanced, changed = await self._update(session.key, lambda s: self._next(s, reference, now)

@@ -4,8 +4,10 @@ outbound queue and delivery loop, trades through the real booking path, on both 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -277,3 +279,29 @@ async def test_operators_see_live_sessions(bot_desk: BotDesk) -> None:
     assert item["chatId"] == GROUP and item["clientName"] == "acme" and item["testMode"] is False
     assert item["state"] == "quoting" and item["currency"] == "USDC" and item["settlement"] == "D2"
     assert item["volume"] == "10000" and all(isinstance(q["price"], str) for q in item["quotes"])
+
+
+async def test_every_session_change_is_on_the_admin_stream(bot_desk: BotDesk) -> None:
+    await bot_desk.group_client()
+    subscription = await bot_desk.runtime.store.subscribe("admin")
+    seen: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        async for raw in subscription:
+            event = json.loads(raw)
+            if event["type"] == "bot.session":
+                seen.append(event["data"])
+
+    reader = asyncio.create_task(read())
+    try:
+        await bot_desk.say("/ref 10k")
+        await quoted_until_off(bot_desk)
+        await bot_desk.say("/fecha")
+        await until(lambda: any(s["state"] == "terminated" for s in seen))
+    finally:
+        await subscription.close()
+        await reader
+    states = [s["state"] for s in seen]
+    assert states[0] == "quoting" and states.count("closing_window") == 1 and states[-1] == "terminated"
+    assert [len(s["quotes"]) for s in seen if s["state"] == "quoting"] == list(range(8))
+    assert seen[-1]["ended"] == "closed" and seen[-1]["trade"]["closingId"]
