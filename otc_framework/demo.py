@@ -81,6 +81,9 @@ class VenueThread:
             self.venues[name] = venue
         return sections
 
+    def urls(self) -> dict[str, str | None]:
+        return {name: venue.url for name, venue in self.venues.items()}
+
     def listing(self) -> dict[str, Any]:
         """Each fake as ``credentials.json`` lists it (``DemoVenue.listing``)."""
         return {name: venue.listing() for name, venue in self.venues.items()}

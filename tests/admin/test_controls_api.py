@@ -40,7 +40,7 @@ async def test_every_control_is_listed_json_typed_with_its_owner(desk: Desk) -> 
     assert [item["key"] for item in items] == sorted(desk.runtime.control_definitions)
     assert by_key["quoting_enabled"] == {
         "key": "quoting_enabled", "type": "bool", "default": True, "value": True,
-        "description": "Accept new quotes on the API", "choices": None, "minimum": None, "maximum": None,
+        "description": "Accept new quotes (API and bot)", "choices": None, "minimum": None, "maximum": None,
         "owner": "core", "updatedBy": None, "updatedAt": None}
     ttl = by_key["session_ttl_seconds"]
     assert (ttl["type"], ttl["value"], ttl["minimum"], ttl["maximum"]) == ("int", 7, 1, 60)
