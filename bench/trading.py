@@ -239,7 +239,7 @@ class Floor:
         from redis.asyncio import BlockingConnectionPool, Redis
 
         from otc_framework.audit.trail import _POSTGRES_INSERT as AUDIT_INSERT
-        from otc_framework.closings.repository import _POSTGRES_INSERT
+        from otc_framework.closings.repository import _insert_with_audit_sql
         from otc_framework.storage.store.redis import TAKE_OWNED, TOKEN_BUCKET
 
         self.redis = Redis.from_pool(BlockingConnectionPool.from_url(REDIS_URL, max_connections=64,
@@ -247,7 +247,7 @@ class Floor:
         self.pg = await asyncpg.create_pool(self.job["dsn"], min_size=min(conc, 20), max_size=20)
         self.bucket = self.redis.register_script(TOKEN_BUCKET)
         self.take = self.redis.register_script(TAKE_OWNED)
-        self.close_sql = _POSTGRES_INSERT
+        self.close_sql = _insert_with_audit_sql(1)  # the API's close: one audit row
         self.audit_sql = AUDIT_INSERT  # the very statement the server issues
         self.read_keys = [self.ns + f"ver:{a}" for a in ("controls", "spreads", "holidays")]
         self.read_keys.append(self.ns + f"client:{self.client_id}")
