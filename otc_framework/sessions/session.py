@@ -7,7 +7,7 @@ it reads nothing else and prices nothing again: the client trades at exactly the
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -68,7 +68,8 @@ class QuoteSession:
         return {k: v for k, v in self.to_dict().items() if k not in ("session_id", "client_id", "client_name")}
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Every field is a scalar: a shallow read, not ``asdict``'s deep copy (on every quote).
+        data = {name: getattr(self, name) for name in _FIELDS}
         for key in _DECIMALS:
             data[key] = None if data[key] is None else str(data[key])
         for key in _TIMES:
@@ -86,3 +87,6 @@ class QuoteSession:
         for key in _TIMES:
             data[key] = datetime.fromisoformat(data[key])
         return cls(**data)
+
+
+_FIELDS = tuple(f.name for f in fields(QuoteSession))
