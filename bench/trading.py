@@ -240,13 +240,14 @@ class Floor:
 
         from otc_framework.audit.trail import _POSTGRES_INSERT as AUDIT_INSERT
         from otc_framework.closings.repository import _insert_with_audit_sql
-        from otc_framework.storage.store.redis import TAKE_OWNED, TOKEN_BUCKET
+        from otc_framework.storage.store.redis import SET_OWNED, TAKE_OWNED, TOKEN_BUCKET
 
         self.redis = Redis.from_pool(BlockingConnectionPool.from_url(REDIS_URL, max_connections=64,
                                                                      decode_responses=True))
         self.pg = await asyncpg.create_pool(self.job["dsn"], min_size=min(conc, 20), max_size=20)
         self.bucket = self.redis.register_script(TOKEN_BUCKET)
         self.take = self.redis.register_script(TAKE_OWNED)
+        self.set_owned = self.redis.register_script(SET_OWNED)
         self.close_sql = _insert_with_audit_sql(1)  # the API's close: one audit row
         self.audit_sql = AUDIT_INSERT  # the very statement the server issues
         self.read_keys = [self.ns + f"ver:{a}" for a in ("controls", "spreads", "holidays")]
@@ -259,10 +260,7 @@ class Floor:
         await self.bucket(keys=[self.ns + f"ratelimit:quote:{cid}"], args=[1000000, repr(1000000.0), 1])
         sid = uuid.uuid4().hex
         key = self.ns + f"session:{sid}"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key + ":taken")
-            pipe.set(key, job["session_value"], px=job["session_ttl_ms"])
-            await pipe.execute()
+        await self.set_owned(keys=[key, key + ":taken"], args=[job["session_value"], job["session_ttl_ms"]])
         await self.pg.fetchval(self.audit_sql, "SESSION_CREATED", job["actor"], "API", sid, None, None,
                                uuid.UUID(cid), "127.0.0.1", job["quote_detail"], datetime.now(UTC))
         return sid
