@@ -12,7 +12,7 @@ Canonical forms:
   parentheses) is dropped. Written without a country code (10 or 11 digits, no `+`, not a JID),
   it is taken as Brazilian and gets `55`.
 - A LID is `lid:<digits>`, so it never equals a phone number with the same digits.
-- Brazil's ninth digit: a number `55 DD 9 XXXXXXXX` (13 digits) and `55 DD XXXXXXXX` (12
+- Brazil's ninth digit: a number `55 31 9 9999 8888` (13 digits) and `55 31 9999 8888` (12
   digits) are the same mobile line when the 8-digit subscriber part starts with 6, 7, 8 or 9
   (landlines start with 2–5) and the DDD has no zero digit. Evolution's `createJid`
   (2.3.6 `src/utils/createJid.ts`, research note bot_alerts.md §1.6) drops the ninth digit

@@ -50,7 +50,7 @@ import pytest
 
 from otc_framework.errors import VenueError, VenueRateLimited, VenueRefused
 from otc_framework.ports import SEVERITIES, Alert, AlertSink
-from otc_framework.testing.venue_harness import LoopbackSendSide, MockedSendSide
+from otc_framework.testing.venue_harness import LoopbackSendSide, MockedSendSide, SendSide
 
 # Characters that mean something to HTML (Telegram) or Discord markdown, and a mass ping.
 SPECIAL_TEXT = "<b>&</b> *x* _y_ @everyone"
@@ -62,7 +62,7 @@ CUT_MARK = "…"
 TRANSPORT_LOGGERS = ("httpx", "httpcore", "sanic")
 
 
-class AlertSinkHarness(Protocol):
+class AlertSinkHarness(SendSide[str], Protocol):
     """What a ``sink_harness`` fixture returns; see the module docstring."""
 
     @property
@@ -70,20 +70,6 @@ class AlertSinkHarness(Protocol):
 
     @property
     def secrets(self) -> Sequence[str]: ...
-
-    async def received(self) -> list[str]: ...
-
-    async def fault(
-        self,
-        status: int | None = None,
-        *,
-        retry_after: float = 1.0,
-        drop: bool = False,
-        hang: bool = False,
-        count: int = 1,
-    ) -> None: ...
-
-    async def refuse(self) -> None: ...
 
 
 class LoopbackHarness(LoopbackSendSide[str]):

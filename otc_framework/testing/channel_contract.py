@@ -66,7 +66,7 @@ from sanic import Blueprint, Sanic
 
 from otc_framework.errors import NotReady, VenueError, VenueRateLimited, VenueRefused
 from otc_framework.ports import Channel, InboundMessage, Receipt
-from otc_framework.testing.venue_harness import LoopbackSendSide, MockedSendSide
+from otc_framework.testing.venue_harness import LoopbackSendSide, MockedSendSide, SendSide
 from otc_framework.web.problems import ProblemErrorHandler
 
 # What a desk really sends: Portuguese accents, a Real amount, an emoji, several lines.
@@ -78,7 +78,7 @@ TRANSPORT_LOGGERS = ("httpx", "httpcore", "sanic")
 DELIVERY_TIMEOUT_SECONDS = 5.0
 
 
-class ChannelHarness(Protocol):
+class ChannelHarness(SendSide[tuple[str, str]], Protocol):
     """What a ``channel_harness`` fixture returns; see the module docstring."""
 
     @property
@@ -92,20 +92,6 @@ class ChannelHarness(Protocol):
 
     @property
     def sender(self) -> str: ...
-
-    async def received(self) -> list[tuple[str, str]]: ...
-
-    async def fault(
-        self,
-        status: int | None = None,
-        *,
-        retry_after: float = 1.0,
-        drop: bool = False,
-        hang: bool = False,
-        count: int = 1,
-    ) -> None: ...
-
-    async def refuse(self) -> None: ...
 
     async def say(self, chat_id: str, sender: str, text: str, *, from_me: bool = False) -> str: ...
 

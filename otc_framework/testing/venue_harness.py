@@ -12,13 +12,26 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
 from otc_framework.testing.fake_venue import Fault, Faults
 
 T = TypeVar("T")
+
+
+class SendSide(Protocol[T]):
+    """What every outbound port's harness offers on the send side: what the venue accepted,
+    oldest first, as the suite reads it; the next ``count`` requests answered with ``status``,
+    dropped, or left hanging past the adapter's timeout; the next one refused for good."""
+
+    async def received(self) -> list[T]: ...
+
+    async def fault(self, status: int | None = None, *, retry_after: float = 1.0, drop: bool = False,
+                    hang: bool = False, count: int = 1) -> None: ...
+
+    async def refuse(self) -> None: ...
 
 
 class LoopbackSendSide(Generic[T]):
