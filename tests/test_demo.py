@@ -87,6 +87,10 @@ def test_demo_serves_ready_with_both_spot_sources_fresh(demo) -> None:  # noqa: 
     assert set(body["spot"]) == {"valorpro", "binance"}
     assert body["spot"]["valorpro"]["instruments"].keys() == {"USD/BRL"}
     assert "USDT/BRL" in body["spot"]["binance"]["instruments"]
+    # Every plugin's routes are in the API document (the demo enables them all).
+    document = httpx.get(f"{url}/openapi.json", timeout=10)
+    assert document.status_code == 200, document.text
+    assert "/webhook/evolution/{secret_given}" in document.json()["paths"]
 
     credentials = json.loads((data_dir / "credentials.json").read_text())
     assert credentials["admin"]["apiKey"].startswith("otc_")

@@ -25,7 +25,7 @@ import json
 import logging
 
 import jwt
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
@@ -35,6 +35,7 @@ from otc_channel_whatsapp.payloads import Skip, parse_event
 from otc_framework import errors
 from otc_framework.ports import Receipt
 from otc_framework.web.channels import chat_inbox
+from otc_framework.web.endpoint import endpoint
 from otc_framework.web.problems import problem_response
 from otc_framework.web.tracing import request_trace_id
 
@@ -48,11 +49,25 @@ BEARER = "bearer "
 log = logging.getLogger(__name__)
 
 
+class WebhookReceipt(BaseModel):
+    receipt: str  # handled, duplicate or ignored
+
+
+WEBHOOK_DOC = """\
+Evolution API posts its events here: the deployment's webhook secret is the path segment
+(or, with `jwt_key` configured, an `Authorization: Bearer` JWT made with it). Any JSON body
+is answered 200 with the bot engine's receipt; 503 asks Evolution to retry later.
+"""
+
+
 def blueprint(config: EvolutionConfig) -> Blueprint:
     """The webhook routes of one Evolution instance, checking ``config``'s credentials."""
     bp = Blueprint(f"{config.channel_name.replace('-', '_')}_evolution_webhook")
     secret = config.webhook_secret.get_secret_value().encode()
 
+    @endpoint("Evolution API webhook (WhatsApp messages for the bot)", auth="none",
+              responses={200: WebhookReceipt}, description=WEBHOOK_DOC, tags=("channels",),
+              errors=(errors.Unauthorized, errors.ValidationFailed, errors.NotReady))
     async def webhook(request: Request, secret_given: str | None = None, event: str | None = None) -> HTTPResponse:
         given = (secret_given or "").encode()
         if not hmac.compare_digest(given, secret) and not _valid_bearer(request, config.jwt_key):
