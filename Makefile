@@ -25,7 +25,8 @@ demo: install
 
 # Tests wait on sockets, subprocesses and timers more than on the CPU: one pytest worker per
 # core (at most 4) runs the suite in about half the time. TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= auto --maxprocesses=4
+# By group: each browser test module (tests/pages) runs on one worker, which serves its desk once.
+TEST_WORKERS ?= auto --maxprocesses=4 --dist loadgroup
 
 test: install
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)

@@ -17,6 +17,7 @@ from otc_framework.auth import routes as auth_routes
 from otc_framework.closings import routes as closing_routes
 from otc_framework.config import DeploymentConfig
 from otc_framework.logs import register_secrets
+from otc_framework.pages import routes as page_routes
 from otc_framework.plugins import PluginHost, build_plugin_host
 from otc_framework.pricing import routes as price_routes
 from otc_framework.pricing import stream_routes as price_stream_routes
@@ -51,7 +52,7 @@ def create_app(
     metrics.install(app)
     for blueprint in (
         health.bp, metrics.bp, openapi.bp, auth_routes.bp, price_routes.bp, price_stream_routes.bp, session_routes.bp,
-        closing_routes.bp, *ADMIN_BLUEPRINTS,
+        closing_routes.bp, *ADMIN_BLUEPRINTS, page_routes.bp,
     ):
         app.blueprint(blueprint)
     for blueprint in plugins.routes():

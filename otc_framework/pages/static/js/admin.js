@@ -1,0 +1,4 @@
+// The admin page (being built).
+import { session } from "./session.js";
+
+session("admin", () => {});

@@ -1,0 +1,4 @@
+// The cockpit page (being built).
+import { session } from "./session.js";
+
+session("admin", () => {});

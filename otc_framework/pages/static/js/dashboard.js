@@ -1,0 +1,4 @@
+// The dashboard page (being built).
+import { session } from "./session.js";
+
+session("client", () => {});
