@@ -1,0 +1,2 @@
+// The admin panel's clients section (being built).
+export function mount(section, api) {}

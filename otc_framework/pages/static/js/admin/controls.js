@@ -1,0 +1,2 @@
+// The admin panel's controls section (being built).
+export function mount(section, api) {}
