@@ -105,8 +105,10 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         log.close()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser(desk: Desk) -> Iterator[Any]:
+    # Per module, not per session: the sync API runs an event loop of its own, which would
+    # break the asyncio tests an xdist worker runs after this module.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
