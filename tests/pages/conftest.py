@@ -5,9 +5,10 @@ Without ``/usr/bin/chromium`` or the ``playwright`` package the tests skip, unle
 ``OTC_TEST_REQUIRE_SERVICES`` is set (CI), where that is a failure. Every tab opened through
 ``tabs`` fails its test at the end if the page requested anything from outside the desk's
 origin (such requests are aborted and recorded) or logged a console error. The one kind of
-console error tolerated is Chromium's "Failed to load resource" line for a 4xx answer of the
-API (``/v1/…``): a test that provokes a conflict or an expired quote gets one by design, and
-the page shows the problem; a 5xx or a missing page file is never tolerated.
+console error tolerated is Chromium's "Failed to load resource" line for a problem answer of
+the API (``/v1/…``, a 4xx or 503): a test that provokes a conflict, an expired quote or
+quoting switched off gets one by design, and the page shows the problem; a 500 or a missing
+page file is never tolerated.
 
 Put ``pytestmark = pytest.mark.xdist_group("pages-<module>")`` in each module, so one xdist
 worker runs a module and starts its desk once (``make test`` distributes by group).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -39,7 +41,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
 ]
-TOLERATED = "Failed to load resource: the server responded with a status of 4"
+TOLERATED = re.compile(r"Failed to load resource: the server responded with a status of (4[0-9]{2}|503)\b")
 
 
 @dataclass
@@ -160,7 +162,7 @@ class Tabs:
         if message.type != "error":
             return
         where = message.location.get("url", "") if isinstance(message.location, dict) else ""
-        if message.text.startswith(TOLERATED) and urlsplit(where).path.startswith("/v1/"):
+        if TOLERATED.match(message.text) and urlsplit(where).path.startswith("/v1/"):
             return
         self.console.append(f"{message.text} ({where})")
 
