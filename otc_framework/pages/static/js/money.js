@@ -79,6 +79,12 @@ export function dateTime(iso, { seconds = true, zone = SAO_PAULO } = {}) {
   return dateTimes.get(key).format(new Date(iso));
 }
 
+// The São Paulo calendar day of an instant, "2026-12-02" (the API's date filters mean these days).
+const days = new Intl.DateTimeFormat("en-CA", { timeZone: SAO_PAULO, year: "numeric", month: "2-digit", day: "2-digit" });
+export function saoPauloDay(instant = new Date()) {
+  return days.format(typeof instant === "string" ? new Date(instant) : instant);
+}
+
 // A calendar date "2026-12-02" → "02/12/2026" (no time zone involved).
 export function date(isoDate) {
   if (!isoDate) return "";

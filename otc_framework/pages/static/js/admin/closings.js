@@ -4,7 +4,7 @@
 // admin socket; after a conflict or a reconnect the closing or the list is read again.
 
 import { el, replace } from "../dom.js";
-import { amount, brl, dateTime, price } from "../money.js";
+import { amount, brl, dateTime, price, saoPauloDay } from "../money.js";
 import { problemMessage } from "../problems.js";
 import { actionButtons } from "./closings-actions.js";
 import { detailDialog } from "./closings-detail.js";
@@ -59,7 +59,7 @@ export function mount(section, api, feed) {
     body));
 
   function matches(closing) {
-    const day = closing.createdAt.slice(0, 10);
+    const day = saoPauloDay(closing.createdAt);
     return (!filters.status || closing.status === filters.status) && (!filters.clientId || closing.clientId === filters.clientId)
       && (!filters.currency || closing.currency === filters.currency)
       && (!filters.settlement || closing.settlement === filters.settlement)
