@@ -3,6 +3,7 @@
 // (a value out of bounds is refused there with VALIDATION_ERROR, shown next to the input).
 
 import { el, replace } from "./dom.js";
+import { dateTime } from "./money.js";
 import { problemMessage } from "./problems.js";
 
 function input(control, id) {
@@ -62,4 +63,44 @@ export function controlEditor(api, control, { onSaved = () => {}, label = contro
     }
   });
   return form;
+}
+
+export function lastChange(control) {
+  return control.updatedBy ? `changed by ${control.updatedBy}, ${dateTime(control.updatedAt)}` : "never changed";
+}
+
+// Editors kept in step with the server, for the admin panel and the cockpit alike.
+// `sync(items)` draws them the first time (and when the set of controls changed), through
+// `draw([{control, node}])`; after that it replaces only the editors whose control changed
+// since (another tab's save), and leaves one being typed in or saved here (its button
+// disabled), so this tab's own "Saved" and typing stay. `meta(control)` is the line under an
+// editor; `label(control)` its label.
+export function controlItems(api, { draw, meta = lastChange, label = (control) => control.key }) {
+  const shown = new Map(); // key → {control, node}
+
+  function item(control) {
+    const line = el("p", { class: "muted control-meta" });
+    const describe = () => replace(line, meta(control));
+    describe();
+    const editor = controlEditor(api, control, { onSaved: describe, label: label(control) });
+    return el("div", { class: "control-item", dataset: { key: control.key } }, editor, line);
+  }
+
+  return function sync(items) {
+    const same = items.length === shown.size && items.every((control) => shown.has(control.key));
+    if (!same) {
+      shown.clear();
+      for (const control of items) shown.set(control.key, { control, node: item(control) });
+      draw(items.map((control) => shown.get(control.key)));
+      return;
+    }
+    for (const control of items) {
+      const held = shown.get(control.key);
+      const busy = held.node.contains(document.activeElement) || held.node.querySelector("button:disabled");
+      if (held.control.updatedAt === control.updatedAt || busy) continue;
+      const node = item(control);
+      held.node.replaceWith(node);
+      shown.set(control.key, { control, node });
+    }
+  };
 }

@@ -5,9 +5,8 @@
 // changed and that are not being edited or saved here, as the admin panel does.
 
 import { el, replace } from "../dom.js";
-import { dateTime } from "../money.js";
 import { problemMessage } from "../problems.js";
-import { controlEditor } from "../controls.js";
+import { controlItems } from "../controls.js";
 import { serialized } from "./common.js";
 
 const SHOWN = [
@@ -21,49 +20,20 @@ const SHOWN = [
 ];
 const LABELS = new Map(SHOWN);
 
-function lastChange(control) {
-  return control.updatedBy ? `changed by ${control.updatedBy}, ${dateTime(control.updatedAt)}` : "never changed";
-}
-
 export function mount(node, api, feed) {
   const list = el("div", { class: "cockpit-controls" });
   const error = el("p", { class: "error", role: "alert" });
   replace(node, list, error);
-  const shown = new Map(); // key → {control, node}
-
-  function item(control) {
-    const meta = el("p", { class: "muted control-meta" });
-    const describe = () => replace(meta, lastChange(control));
-    describe();
-    const editor = controlEditor(api, control, { onSaved: describe, label: LABELS.get(control.key) });
-    return el("div", { class: "control-item", dataset: { key: control.key } }, editor, meta);
-  }
-
-  function render(items) {
-    shown.clear();
-    replace(list, items.map((control) => {
-      const node = item(control);
-      shown.set(control.key, { control, node });
-      return node;
-    }));
-  }
+  const sync = controlItems(api, {
+    label: (control) => LABELS.get(control.key),
+    draw: (items) => replace(list, items.map((item) => item.node)),
+  });
 
   const load = serialized(async () => {
     try {
       const { items } = await api.get("/v1/admin/controls");
       const byKey = new Map(items.map((control) => [control.key, control]));
-      const wanted = SHOWN.map(([key]) => byKey.get(key)).filter(Boolean);
-      const same = wanted.length === shown.size && wanted.every((control) => shown.has(control.key));
-      if (!same) render(wanted);
-      for (const control of same ? wanted : []) {
-        const held = shown.get(control.key);
-        // Being typed in, or a save on its way (its button disabled): that editor stays.
-        const busy = held.node.contains(document.activeElement) || held.node.querySelector("button:disabled");
-        if (held.control.updatedAt === control.updatedAt || busy) continue;
-        const fresh = item(control);
-        held.node.replaceWith(fresh);
-        shown.set(control.key, { control, node: fresh });
-      }
+      sync(SHOWN.map(([key]) => byKey.get(key)).filter(Boolean));
       replace(error);
     } catch (problem) {
       replace(error, problemMessage(problem));
