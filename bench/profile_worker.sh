@@ -23,6 +23,7 @@ WORKER=$(ps --ppid "$MAIN" -o pid=,pcpu= --sort=-pcpu | head -1 | awk '{print $1
 wait "$BENCH"
 .venv/bin/python - "$RAW" <<'PY'
 import collections
+import os
 import sys
 
 
@@ -42,10 +43,10 @@ for line in open(sys.argv[1]):
         inclusive[frame] += weight
     own[name(frames[-1])] += weight
 print(f"samples {total}")
-for title, counter, rows in (("inclusive", inclusive, 45), ("own", own, 30)):
+for title, counter, rows in (("inclusive", inclusive, int(os.environ.get("ROWS", 45))), ("own", own, int(os.environ.get("ROWS", 30)))):
     print(f"== {title}")
     for frame, weight in counter.most_common(rows):
         print(f"{100 * weight / max(total, 1):5.1f}% {frame}")
 PY
 grep -A12 "^medians" "$LOG"
-rm -f "$RAW" "$LOG"
+cp "$RAW" /tmp/last_profile.raw; rm -f "$RAW" "$LOG"

@@ -49,6 +49,7 @@ from otc_framework.storage.store.memory import (
     check_bucket,
     check_ttl,
 )
+from otc_framework.storage.store.resp import PipelinedConnection, ReplyError, Script
 from otc_framework.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 # bucket at the same pace. State is a hash {tokens, at}; it expires once it would be full
 # again, when it is indistinguishable from an absent bucket. Numbers go back as strings
 # because Redis truncates Lua numbers to integers.
-TOKEN_BUCKET = """
+TOKEN_BUCKET = Script("""
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -82,22 +83,22 @@ redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
 local until_full = math.ceil((capacity - tokens) / rate * 1000) + 1
 redis.call('PEXPIRE', KEYS[1], string.format('%d', until_full))
 return {allowed, string.format('%.17g', retry_after), string.format('%.17g', tokens)}
-"""
+""")
 
 # Take when free, renew when already ours, refuse otherwise: one step, so two workers can
 # never both believe they hold it.
-ACQUIRE_LEASE = """
+ACQUIRE_LEASE = Script("""
 local current = redis.call('GET', KEYS[1])
 if current and current ~= ARGV[1] then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-"""
+""")
 
 # Compare-and-set: the read and the write in one step, so of two writers that read the same
 # value only one replaces it.
-REPLACE = """
+REPLACE = Script("""
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
@@ -107,27 +108,27 @@ else
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 end
 return 1
-"""
+""")
 
 # Clear the tombstone and store the owned value in one script: one round trip without the
 # client-side cost of a MULTI/EXEC pipeline (it is on every quote).
-SET_OWNED = """
+SET_OWNED = Script("""
 redis.call('DEL', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-"""
+""")
 
 # Compare-and-delete: a holder whose lease already passed to another must not free it.
-RELEASE_LEASE = """
+RELEASE_LEASE = Script("""
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-"""
+""")
 
 # The owner check, the take and the tombstone in one step: no caller can see the value gone
 # before its tombstone exists, which is how "already closed" differs from "expired".
-TAKE_OWNED = """
+TAKE_OWNED = Script("""
 local stored = redis.call('GET', KEYS[1])
 if stored then
   local cut = string.find(stored, ARGV[3], 1, true)
@@ -146,7 +147,7 @@ if taker == ARGV[1] then
   return {'taken_before'}
 end
 return {'not_owner'}
-"""
+""")
 
 
 def _milliseconds(ttl: float) -> int:
@@ -233,14 +234,10 @@ class RedisStore(Store):
         except ValueError as exc:
             detail = self._server.scrub(str(exc))
             raise ConfigError(f"store: invalid Redis URL ({detail})") from None
+        # Pub/sub only: every other command goes through the one pipelined connection.
         self._redis = Redis.from_pool(pool)
         self._probe = Redis.from_pool(probe)
-        self._token_bucket = self._redis.register_script(TOKEN_BUCKET)
-        self._acquire = self._redis.register_script(ACQUIRE_LEASE)
-        self._release_script = self._redis.register_script(RELEASE_LEASE)
-        self._take_owned = self._redis.register_script(TAKE_OWNED)
-        self._replace = self._redis.register_script(REPLACE)
-        self._set_owned = self._redis.register_script(SET_OWNED)
+        self._conn = PipelinedConnection(url, timeout=socket_timeout, connect_timeout=socket_timeout)
 
         self._fanout = Fanout()
         self._pubsub: PubSub | None = None
@@ -259,7 +256,7 @@ class RedisStore(Store):
             raise StoreError("store: the Redis store is closed")
         try:
             yield
-        except (RedisError, OSError) as exc:
+        except (RedisError, ReplyError, OSError) as exc:
             # OSError covers TimeoutError from our own deadlines and raw socket failures.
             STORE_ERRORS.labels(operation=operation).inc()
             raise self._server.error(operation, exc) from exc
@@ -271,61 +268,60 @@ class RedisStore(Store):
 
     async def get(self, key: str) -> str | None:
         with self._guard("get"):
-            return cast(str | None, await self._redis.get(self._key(key)))
+            return cast(str | None, await self._conn.call("GET", self._key(key)))
 
     async def get_many(self, keys: Sequence[str]) -> list[str | None]:
         if not keys:
             return []
         with self._guard("get_many"):
-            return cast(list[str | None], await self._redis.mget([self._key(key) for key in keys]))
+            return cast(list[str | None], await self._conn.call("MGET", *[self._key(key) for key in keys]))
 
     async def set_owned(self, key: str, owner: str, value: str, ttl: float) -> None:
         check_ttl(ttl)
         with self._guard("set_owned"):
-            await self._set_owned(keys=[self._key(key), self._key(key + TOMBSTONE_SUFFIX)],
-                                  args=[owner + OWNER_SEPARATOR + value, _milliseconds(ttl)])
+            await self._conn.script(SET_OWNED, [self._key(key), self._key(key + TOMBSTONE_SUFFIX)],
+                                    [owner + OWNER_SEPARATOR + value, _milliseconds(ttl)])
 
     async def take_owned(self, key: str, owner: str, tombstone_ttl: float) -> tuple[TakeOutcome, str | None]:
         check_ttl(tombstone_ttl)
         keys = [self._key(key), self._key(key + TOMBSTONE_SUFFIX)]
         with self._guard("take_owned"):
-            answer = await self._take_owned(keys=keys, args=[owner, _milliseconds(tombstone_ttl), OWNER_SEPARATOR])
+            answer = await self._conn.script(TAKE_OWNED, keys, [owner, _milliseconds(tombstone_ttl), OWNER_SEPARATOR])
         return TakeOutcome(answer[0]), (answer[1] if len(answer) > 1 else None)
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         check_ttl(ttl)
         with self._guard("set"):
-            await self._redis.set(
-                self._key(key), value, px=None if ttl is None else _milliseconds(ttl)
-            )
+            if ttl is None:
+                await self._conn.call("SET", self._key(key), value)
+            else:
+                await self._conn.call("SET", self._key(key), value, "PX", _milliseconds(ttl))
 
     async def delete(self, key: str) -> bool:
         with self._guard("delete"):
-            return bool(await self._redis.delete(self._key(key)))
+            return bool(await self._conn.call("DEL", self._key(key)))
 
     async def take(self, key: str) -> str | None:
         with self._guard("take"):
-            return cast(str | None, await self._redis.getdel(self._key(key)))
+            return cast(str | None, await self._conn.call("GETDEL", self._key(key)))
 
     async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
         check_ttl(ttl)
         with self._guard("set_if_absent"):
-            done = await self._redis.set(
-                self._key(key), value, nx=True,
-                px=None if ttl is None else _milliseconds(ttl),
-            )
+            expiry = () if ttl is None else ("PX", _milliseconds(ttl))
+            done = await self._conn.call("SET", self._key(key), value, "NX", *expiry)
         return bool(done)
 
     async def replace(self, key: str, expected: str, value: str, ttl: float | None = None) -> bool:
         check_ttl(ttl)
         expiry = "" if ttl is None else str(_milliseconds(ttl))
         with self._guard("replace"):
-            done = await self._replace(keys=[self._key(key)], args=[expected, value, expiry])
+            done = await self._conn.script(REPLACE, [self._key(key)], [expected, value, expiry])
         return bool(done)
 
     async def ttl(self, key: str) -> float | None:
         with self._guard("ttl"):
-            left = await self._redis.pttl(self._key(key))
+            left = await self._conn.call("PTTL", self._key(key))
         return None if left < 0 else left / 1000
 
     # -- token bucket ----------------------------------------------------------------------
@@ -335,9 +331,8 @@ class RedisStore(Store):
     ) -> RateDecision:
         check_bucket(capacity, refill_per_second, cost)
         with self._guard("rate_limit"):
-            allowed, retry_after, remaining = await self._token_bucket(
-                keys=[self._key(RATE_PREFIX + key)],
-                args=[capacity, repr(float(refill_per_second)), cost],
+            allowed, retry_after, remaining = await self._conn.script(
+                TOKEN_BUCKET, [self._key(RATE_PREFIX + key)], [capacity, repr(float(refill_per_second)), cost],
             )
         return RateDecision(
             allowed=bool(int(allowed)),
@@ -350,20 +345,18 @@ class RedisStore(Store):
     async def acquire_lease(self, name: str, holder: str, ttl: float) -> bool:
         check_ttl(ttl)
         with self._guard("acquire_lease"):
-            held = await self._acquire(
-                keys=[self._key(LEASE_PREFIX + name)], args=[holder, _milliseconds(ttl)]
-            )
+            held = await self._conn.script(ACQUIRE_LEASE, [self._key(LEASE_PREFIX + name)], [holder, _milliseconds(ttl)])
         return bool(int(held))
 
     async def release_lease(self, name: str, holder: str) -> None:
         with self._guard("release_lease"):
-            await self._release_script(keys=[self._key(LEASE_PREFIX + name)], args=[holder])
+            await self._conn.script(RELEASE_LEASE, [self._key(LEASE_PREFIX + name)], [holder])
 
     # -- pub/sub ---------------------------------------------------------------------------
 
     async def publish(self, channel: str, message: str) -> None:
         with self._guard("publish"):
-            await self._redis.publish(self._key(channel), message)
+            await self._conn.call("PUBLISH", self._key(channel), message)
 
     async def subscribe(self, channel: str) -> Subscription:
         name = self._key(channel)
@@ -525,6 +518,7 @@ class RedisStore(Store):
                 attached.set_exception(StoreError("store: the Redis store is closed"))
         self._pending.clear()
         self._fanout.end_all()
+        await self._conn.close()
         closers = [self._redis.aclose(), self._probe.aclose()]
         if self._pubsub is not None:
             closers.insert(0, self._pubsub.aclose())
