@@ -62,10 +62,26 @@ def tortoise_config(url: str) -> dict[str, Any]:
     }
 
 
+async def rollback_only(connection: Any) -> None:
+    """What an asyncpg pool does to a connection handed back, instead of ``Connection.reset``.
+
+    The default reset is a query (``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL``) after every statement run outside a transaction: a round trip and server work on
+    every audit row. The desk's connections hold no session state (no advisory locks, LISTEN,
+    cursors or SET), so only an open transaction, which a cancelled request can leave, is
+    undone.
+    """
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 def _connection(url: str) -> str | dict[str, Any]:
     # Expanding validates the URL now: Tortoise cannot clean up a context whose
     # connection failed to be configured.
     connection = expand_db_url(url)
+    if connection["engine"] == "tortoise.backends.asyncpg":
+        connection["credentials"]["reset"] = rollback_only
+        return connection
     if connection["engine"] != "tortoise.backends.sqlite":
         return url
     # Tortoise sets these by default today; they are stated here because RESTRICT on

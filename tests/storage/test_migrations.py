@@ -14,6 +14,7 @@ from otc_framework.storage.database import (
     open_database,
     pending_migrations,
     ping,
+    rollback_only,
     tortoise_config,
 )
 from otc_framework.storage.models import LpSpread, Spread, SystemControl
@@ -101,8 +102,9 @@ def test_config_points_at_the_migrations_package() -> None:
     assert app["models"] == ["otc_framework.storage.models"]
     assert config["use_tz"] is True and config["timezone"] == "UTC"
     assert config["connections"]["default"]["credentials"]["file_path"] == "/tmp/x.sqlite3"
-    url = "postgres://postgres@127.0.0.1:5432/otc"
-    assert tortoise_config(url)["connections"]["default"] == url
+    postgres = tortoise_config("postgres://postgres@127.0.0.1:5432/otc")["connections"]["default"]
+    assert postgres["engine"] == "tortoise.backends.asyncpg"
+    assert postgres["credentials"]["database"] == "otc" and postgres["credentials"]["reset"] is rollback_only
 
 
 async def test_sqlite_enforces_foreign_keys_in_wal_mode(tmp_path: Path) -> None:

@@ -222,3 +222,21 @@ async def test_audit_rows_cannot_be_changed_with_raw_sql(db: str) -> None:
         with pytest.raises((IntegrityError, OperationalError)):
             await conn.execute_script(sql)
     assert await AuditLog.filter(actor="?").count() == 1
+
+
+async def test_a_postgres_connection_handed_back_in_a_transaction_is_rolled_back(db: str) -> None:
+    """The pool's reset is ROLLBACK-only (``database.rollback_only``): a connection a cancelled
+    request left inside a transaction comes back clean, and nothing it wrote stays."""
+    client = get_connection("default")
+    if client.capabilities.dialect != "postgres":
+        pytest.skip("the pool reset is asyncpg's")
+    pool = client._pool  # noqa: SLF001 (the pool Tortoise opened)
+    async with pool.acquire() as raw:
+        await raw.execute("BEGIN")
+        await raw.execute("CREATE TABLE left_open (x int)")
+        assert raw.is_in_transaction()
+    for _ in range(pool.get_size()):
+        async with pool.acquire() as raw:
+            assert not raw.is_in_transaction()
+    async with pool.acquire() as raw:
+        assert await raw.fetchval("SELECT to_regclass('left_open')") is None

@@ -63,6 +63,12 @@ class _Protocol(asyncio.Protocol):
         self._owner = owner
         self._reader = hiredis.Reader(encoding="utf-8", replyError=ReplyError)
         self.transport: asyncio.Transport | None = None
+        self.outgoing: list[bytes] = []
+
+    def flush(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(self.outgoing))
+        self.outgoing.clear()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -131,8 +137,10 @@ class PipelinedConnection:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         self.waiting.append((future, loop.time() + self._timeout))
-        assert protocol.transport is not None
-        protocol.transport.write(payload)
+        # The commands of one turn of the event loop leave in one write (one system call).
+        if not protocol.outgoing:
+            loop.call_soon(protocol.flush)
+        protocol.outgoing.append(payload)
         if self._watchdog is None:
             self._watchdog = loop.call_later(self._timeout, self._check_overdue)
         return future
