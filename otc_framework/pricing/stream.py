@@ -8,9 +8,11 @@ Two halves, so the cost does not grow with the number of connected clients:
   channel ``CHANNEL``. A tier whose spot is unavailable gets an empty board marked
   ``unavailable``: a stream never repeats an old price.
 - ``PriceFanout`` runs in EVERY worker: one store subscription, the worker's sockets grouped
-  by tier, the outgoing text serialised once per tier and sent to that tier's sockets
-  concurrently. A socket whose send fails or stalls past ``SEND_TIMEOUT_SECONDS`` is dropped
-  (closed with ``SLOW_CLOSE_CODE``) instead of holding up the others or the next tick.
+  by tier, the outgoing text serialised once per tier, framed once per tier (a server's
+  frames are unmasked, so the same bytes serve every socket), and written at once to each
+  socket that is keeping up. A socket with unsent data waiting goes the slow way, its own
+  send task: one whose send fails or stalls past ``SEND_TIMEOUT_SECONDS`` is dropped (closed
+  with ``SLOW_CLOSE_CODE``) instead of holding up the others or the next tick.
 
 What leaves the fan-out is built from ``PriceMessage``, which names only client-visible
 fields: tier, spreads and reference never reach a socket (SPEC §6), whatever the tick holds.
@@ -25,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import Field, ValidationError
+from websockets.frames import Frame, Opcode
 
 from otc_framework.errors import SpotUnavailable, StoreError
 from otc_framework.pricing.pipeline import PricingPipeline
@@ -115,6 +118,16 @@ class Socket(Protocol):
     async def send(self, message: str) -> None: ...
 
     async def close(self, code: int = 1000, reason: str = "") -> None: ...
+
+    def write_frame(self, frame: bytes) -> bool:
+        """Write a whole frame now if the socket is open and has nothing waiting to go out;
+        False when it must be sent the slow way (``send``)."""
+        ...
+
+
+def text_frame(text: str) -> bytes:
+    """One unfragmented text frame as a server sends it (RFC 6455 §5.2: unmasked)."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False)
 
 
 class Subscriber:
@@ -212,17 +225,20 @@ class PriceFanout:
         self.last_at = at
         self.texts = texts
         for tier, group in self.groups.items():
+            frame = text_frame(texts[tier])
             for subscriber in list(group):
-                self._send(subscriber, texts[tier])
+                self._send(subscriber, texts[tier], frame)
 
     def _send_latest(self, subscriber: Subscriber) -> None:
         text = self.texts.get(subscriber.tier)
         if text is not None:
             self._send(subscriber, text)
 
-    def _send(self, subscriber: Subscriber, text: str) -> None:
+    def _send(self, subscriber: Subscriber, text: str, frame: bytes | None = None) -> None:
         if subscriber.sending is not None and not subscriber.sending.done():
             subscriber.queued = text  # sent when the send in flight completes (or dropped with it)
+            return
+        if frame is not None and subscriber.ws.write_frame(frame):
             return
         subscriber.sending = asyncio.create_task(self._deliver(subscriber, text))
 

@@ -20,6 +20,7 @@ from otc_framework.errors import ApiDisabled, NotReady, ProblemError
 from otc_framework.pricing.stream import PriceFanout, PriceMessage, StreamError, Subscriber
 from otc_framework.web.endpoint import endpoint
 from otc_framework.web.sockets import (
+    BroadcastSocket,
     check,
     first_recheck_delay,
     next_interval,
@@ -102,7 +103,7 @@ async def price_stream(request: Request, ws: Websocket) -> None:
     except ProblemError as problem:
         await refuse(ws, problem)
         return
-    subscriber = fanout.join(ws, caller.client.tier)
+    subscriber = fanout.join(BroadcastSocket(ws), caller.client.tier)
     try:
         await watch(request, ws, token, fanout, subscriber)
     finally:

@@ -272,6 +272,18 @@ class FakeSocket:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         self.closed_with = code
 
+    def write_frame(self, frame: bytes) -> bool:
+        """"direct" takes the frame at once, as an open socket that keeps up does; the others
+        are busy or gone, so the fan-out must fall back to ``send``."""
+        if self.behaviour != "direct":
+            return False
+        assert frame[0] == 0x81 and not frame[1] & 0x80  # FIN + text, unmasked
+        length, offset = frame[1] & 0x7F, 2
+        if length == 126:
+            length, offset = int.from_bytes(frame[2:4], "big"), 4
+        self.sent.append(frame[offset:offset + length].decode())
+        return True
+
 
 def tick_message(at: str, price: str) -> str:
     board = {"marketOpen": True, "nextOpen": None, "tier": "leak", "spreadPct": "0.30",
@@ -283,8 +295,8 @@ async def test_fanout_drops_slow_and_dead_sockets_without_delaying_others(store:
     fanout = PriceFanout(store, send_timeout=0.2)
     await fanout.start()
     try:
-        good, stalled, gone = FakeSocket(), FakeSocket("stall"), FakeSocket("gone")
-        for ws in (good, stalled, gone):
+        good, stalled, gone, direct = FakeSocket(), FakeSocket("stall"), FakeSocket("gone"), FakeSocket("direct")
+        for ws in (good, stalled, gone, direct):
             fanout.join(ws, Tier.T1)
         await store.publish(CHANNEL, tick_message("2026-01-05T12:00:00.000000Z", "5.0150"))
         async with asyncio.timeout(WAIT):
@@ -295,7 +307,8 @@ async def test_fanout_drops_slow_and_dead_sockets_without_delaying_others(store:
             "prices": [{"currency": "USDT", "settlement": "D0", "price": "5.0150"}],
         }
         assert stalled.closed_with == gone.closed_with == 1013
-        assert fanout.count == 1
+        assert fanout.count == 2
+        assert direct.sent == good.sent  # the same text, framed once for the tier
         # An older tick arriving late is ignored; the next one goes out.
         await store.publish(CHANNEL, tick_message("2026-01-05T11:59:59.000000Z", "4.0000"))
         await store.publish(CHANNEL, tick_message("2026-01-05T12:00:01.000000Z", "5.0151"))
@@ -303,9 +316,10 @@ async def test_fanout_drops_slow_and_dead_sockets_without_delaying_others(store:
             while len(good.sent) < 2:
                 await asyncio.sleep(0.01)
         assert [json.loads(text)["prices"][0]["price"] for text in good.sent] == ["5.0150", "5.0151"]
+        assert direct.sent == good.sent
     finally:
         await fanout.stop()
-    assert good.closed_with == 1001
+    assert good.closed_with == direct.closed_with == 1001
 
 
 async def test_fanout_sends_a_busy_socket_only_the_latest_tick(store: Any) -> None:
