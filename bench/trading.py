@@ -245,9 +245,9 @@ class Floor:
         self.redis = Redis.from_pool(BlockingConnectionPool.from_url(REDIS_URL, max_connections=64,
                                                                      decode_responses=True))
         self.pg = await asyncpg.create_pool(self.job["dsn"], min_size=min(conc, 20), max_size=20)
-        self.bucket = self.redis.register_script(TOKEN_BUCKET)
-        self.take = self.redis.register_script(TAKE_OWNED)
-        self.set_owned = self.redis.register_script(SET_OWNED)
+        self.bucket = self.redis.register_script(TOKEN_BUCKET.source)
+        self.take = self.redis.register_script(TAKE_OWNED.source)
+        self.set_owned = self.redis.register_script(SET_OWNED.source)
         self.close_sql = _insert_with_audit_sql(1)  # the API's close: one audit row
         self.audit_sql = AUDIT_INSERT  # the very statement the server issues
         self.read_keys = [self.ns + f"ver:{a}" for a in ("controls", "spreads", "holidays")]
