@@ -19,9 +19,11 @@ import json
 import logging
 import os
 import secrets
+import socket
 import threading
 import tomllib
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -174,13 +176,31 @@ def write_credentials(path: Path, credentials: dict[str, Any]) -> None:
     path.chmod(0o600)
 
 
+@contextmanager
+def _held(host: str, port: int) -> Iterator[None]:
+    """Keep ``port`` bound (not listening) meanwhile, when it can be; a port that cannot be
+    held now is left for the desk's own bind to report."""
+    holder = socket.socket()
+    try:
+        holder.bind((host, port))
+    except OSError:
+        pass
+    try:
+        yield
+    finally:
+        holder.close()
+
+
 def run_demo(*, host: str, port: int, data_dir: Path, market_hours: str, config_path: Path) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     configure_logging()
     venues = VenueThread()
     try:
-        config = demo_config(config_path, data_dir, host, port, market_hours, env, venues)
+        # Hold the desk's port while the fakes take theirs (any free port), so none of them is
+        # handed the desk's own; it is let go just before the desk binds it.
+        with _held(host, port):
+            config = demo_config(config_path, data_dir, host, port, market_hours, env, venues)
         logging.getLogger().setLevel(config.logging.level)
         plugins = build_plugin_host(config, env=env)
         credentials = asyncio.run(prepare_data(config, plugins, data_dir))

@@ -75,7 +75,7 @@ def wait_ready(url: str, process: subprocess.Popen[str]) -> dict:
             body = response.json()
             if response.status_code == 200 and all(s["fresh"] for s in body["spot"].values()):
                 return body
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):  # not up yet, or not the demo answering yet
             pass
         time.sleep(0.2)
     raise AssertionError("demo never became ready")

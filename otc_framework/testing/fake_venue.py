@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import sys
 from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Callable
@@ -342,6 +343,9 @@ class DemoVenue(ABC):
             self.server = None
 
 
+STOP_SECONDS = 60.0
+
+
 class LoopbackServer:
     """Serve a Sanic app on ``host`` at a free port in the current event loop."""
 
@@ -375,9 +379,18 @@ class LoopbackServer:
         return self.base_url
 
     async def stop(self) -> None:
+        """Stop serving, in a bounded time: a shutdown that hangs fails its test, naming the
+        app and printing every task still running, rather than holding up a whole run."""
         if self._server is None:
             return
-        await self._server.before_stop()
-        await self._server.close()
-        await self._server.after_stop()
-        self._server = None
+        server, self._server = self._server, None
+        try:
+            async with asyncio.timeout(STOP_SECONDS):
+                await server.before_stop()
+                await server.close()
+                await server.after_stop()
+        except TimeoutError:
+            for task in asyncio.all_tasks():
+                task.print_stack(file=sys.stderr)
+            raise AssertionError(f"{self.app.name} did not stop within {STOP_SECONDS:g} s; "
+                                 "its tasks are printed on stderr") from None
