@@ -2,13 +2,15 @@
 
 Atomicity comes from Redis itself: ``take`` is GETDEL, ``set_if_absent`` is SET NX PX, and
 the token bucket and leases are Lua scripts (EVALSHA), which run without interleaving. TTLs
-travel in milliseconds so sub-second TTLs keep their meaning.
+travel in milliseconds so sub-second TTLs keep their meaning. Every command but pub/sub goes
+through one pipelined connection per instance (``resp.PipelinedConnection``), shared by all
+the worker's callers.
 
 Pub/sub holds ONE Redis connection per instance, read by one task that hands each message
 to the local subscribers of its channel (``memory.Fanout``); a worker with a thousand
 WebSocket clients on one channel still costs Redis one subscription.
 
-Every redis-py failure surfaces as ``StoreError``; messages name the server as
+Every failure, of redis-py or of the pipelined connection, surfaces as ``StoreError``; messages name the server as
 ``host:port/db`` and never carry the password from the URL.
 """
 
@@ -192,7 +194,7 @@ class RedisStore(Store):
         url: str,
         namespace: str = "otc",
         *,
-        max_connections: int = 64,
+        max_connections: int = 4,
         timeout: float = 5.0,
         socket_timeout: float = 5.0,
         ping_timeout: float = 1.0,
@@ -203,8 +205,8 @@ class RedisStore(Store):
         self._timeout = timeout
         self._queue_size = queue_size
         try:
-            # Blocking: under a burst, callers wait up to ``timeout`` for a connection
-            # instead of failing at once as the default pool does.
+            # redis-py's pool serves pub/sub only. Blocking: a caller waits up to ``timeout``
+            # for a connection instead of failing at once as the default pool does.
             pool = BlockingConnectionPool.from_url(
                 url,
                 max_connections=max_connections,
