@@ -6,7 +6,8 @@
 # Runs ../shared/bench/side_by_side.py for one round of LOAD (1 worker), samples the busiest
 # child of `otc serve` with py-spy while wrk drives it, and prints the functions by inclusive
 # and by own share of the samples. Needs what side_by_side.py needs (wrk, node, PostgreSQL,
-# Redis) and py-spy (`.venv/bin/pip install py-spy`).
+# Redis) and py-spy (`.venv/bin/pip install py-spy`). ROWS=N prints N functions per table;
+# KEEP_RAW=path keeps py-spy's raw samples there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOAD=${1:-quote.lua}
@@ -49,4 +50,5 @@ for title, counter, rows in (("inclusive", inclusive, int(os.environ.get("ROWS",
         print(f"{100 * weight / max(total, 1):5.1f}% {frame}")
 PY
 grep -A12 "^medians" "$LOG"
-cp "$RAW" /tmp/last_profile.raw; rm -f "$RAW" "$LOG"
+if [ -n "${KEEP_RAW:-}" ]; then cp "$RAW" "$KEEP_RAW"; fi
+rm -f "$RAW" "$LOG"
