@@ -219,6 +219,6 @@ def run_demo(*, host: str, port: int, data_dir: Path, market_hours: str, config_
             "plugins": plugins.enabled,
         }
         print(json.dumps(banner, indent=2), flush=True)
-        serve_single(config, plugins)
+        serve_single(config, plugins, on_stopped=venues.stop)
     finally:
         venues.stop()

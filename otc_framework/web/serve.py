@@ -8,6 +8,8 @@ metrics directory every worker writes to (``web.metrics``) likewise.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -41,8 +43,16 @@ def serve_workers(config: DeploymentConfig, path: Path) -> None:
         Sanic.serve(primary=app, app_loader=loader)
 
 
-def serve_single(config: DeploymentConfig, plugins: PluginHost) -> None:
+def serve_single(config: DeploymentConfig, plugins: PluginHost, on_stopped: Callable[[], None] | None = None) -> None:
+    """Serve in this process. ``on_stopped`` runs (in a thread) once the server has stopped,
+    while other Sanic apps of the process still work: Sanic resets every app's routers when
+    ``serve_single`` returns, so the demo's fakes must stop before that."""
     app = create_app(config, plugins)
+    if on_stopped is not None:
+        async def stopped(_: Sanic) -> None:
+            await asyncio.to_thread(on_stopped)
+
+        app.after_server_stop(stopped)
     app.prepare(
         host=config.server.host,
         port=config.server.port,
