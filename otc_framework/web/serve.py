@@ -21,6 +21,7 @@ from otc_framework.logs import configure_logging
 from otc_framework.plugins import PluginHost
 from otc_framework.web import metrics
 from otc_framework.web.app import create_app
+from otc_framework.web.supervise import replace_dead_workers
 
 
 def app_from_file(path: str) -> Sanic:
@@ -39,6 +40,7 @@ def serve_workers(config: DeploymentConfig, path: Path) -> None:
         access_log=config.server.access_log,
         motd=False,
     )
+    replace_dead_workers(app)
     with metrics.shared_across_workers():
         Sanic.serve(primary=app, app_loader=loader)
 

@@ -1,0 +1,70 @@
+"""``otc serve`` replaces a worker that dies (``web.supervise``): with two workers, each one
+SIGKILLed in turn, the desk still answers, from workers started after the kills; a worker that
+stops with the server is not brought back."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from otc_framework.web.supervise import dead
+from tests.served import Served, otc_serve
+
+STARTED = re.compile(r"^Starting worker \[(\d+)\]$")
+
+
+def started(served: Served) -> list[int]:
+    """The HTTP workers' pids, in the order Sanic started them (its log says so)."""
+    return [int(m.group(1)) for line in served.log_lines() if (m := STARTED.match(line.get("msg", "")))]
+
+
+def until(check, what: str, seconds: float = 30.0):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + seconds  # a bound for a loaded machine, not a speed claim
+    while time.monotonic() < deadline:
+        if found := check():
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"never happened: {what}")
+
+
+@pytest.mark.parametrize("migrated_database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("store_url", ["redis"], indirect=True)
+def test_each_killed_worker_is_replaced_and_the_desk_keeps_answering(
+        migrated_database_url: str, store_namespace: str, tmp_path: Path) -> None:
+    with otc_serve(tmp_path, migrated_database_url, store_namespace) as served:
+        served.wait_ready()
+        first = until(lambda: started(served) if len(started(served)) >= 2 else None, "both workers started")
+        for victim in first:
+            count = len(started(served))
+            os.kill(victim, signal.SIGKILL)
+            until(lambda n=count: len(started(served)) > n, f"worker {victim} replaced")
+        # Every worker Sanic first started is dead: what answers now, the watcher started.
+        with httpx.Client(base_url=served.url, headers={"Connection": "close"}, timeout=10) as http:
+            for _ in range(10):
+                assert http.get("/health").status_code == 200
+        assert served.process.poll() is None
+        assert len(started(served)) == 4
+    assert served.process.returncode == 0  # a clean stop: nothing was restarted on the way out
+    assert len(started(served)) == 4
+    replaced = [line for line in served.log_lines() if line.get("msg") == "workers died; replacing them"]
+    assert len(replaced) == 2
+
+
+def test_only_processes_that_died_are_named() -> None:
+    class Process:
+        def __init__(self, name: str, state: str, restartable: bool = True) -> None:
+            from sanic.worker.constants import ProcessState
+
+            self.name, self.state, self.restartable = name, ProcessState[state], restartable
+
+    class Manager:
+        processes = [Process("Sanic-Server-0-0", "FAILED"), Process("Sanic-Server-1-0", "ACKED"),
+                     Process("Sanic-Server-2-0", "COMPLETED"), Process("Inspector", "FAILED", restartable=False)]
+
+    assert dead(Manager()) == ["Sanic-Server-0-0"]
