@@ -36,42 +36,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 OTC = ROOT / ".venv" / "bin" / "otc"
-PG = "postgres://postgres@127.0.0.1:5432"
 sys.path.insert(0, str(ROOT))
 
+from trading import PG, wait_ready, write_config  # noqa: E402 (bench/trading.py, beside this file)
+
 from tests.test_demo import free_port  # noqa: E402
-
-
-def config(tmp: Path, port: int, workers: int, database: str, namespace: str, spot: dict[str, str]) -> Path:
-    path = tmp / "otc.toml"
-    path.write_text(f"""name = "kill-mid-load"
-[server]
-host = "127.0.0.1"
-port = {port}
-workers = {workers}
-[database]
-url = "{PG}/{database}?maxsize=20"
-[store]
-url = "redis://127.0.0.1:6379/14"
-namespace = "{namespace}"
-[auth]
-jwt_secret = "{secrets.token_urlsafe(48)}"
-[market_hours]
-always_open = true
-[pricing]
-second_source = ""
-[rate_limits]
-quote_burst = 1000000
-quote_per_second = 1000000
-[logging]
-level = "WARNING"
-[plugins]
-enabled = ["spot_valorpro"]
-[plugins.spot_valorpro]
-base_url = "{spot["base_url"]}"
-token = "{spot["token"]}"
-""")
-    return path
 
 
 async def load(url: str, token: str, until: float, answered: dict[str, str], lost: dict[str, str]) -> None:
@@ -128,24 +97,19 @@ async def run(args: argparse.Namespace) -> int:
     spot_section = await spot.start("127.0.0.1", DemoSettings(sandbox_spot=Decimal("5.00")))
     tmp = Path(tempfile.mkdtemp(prefix="kill-"))
     port = free_port()
-    cfg = config(tmp, port, args.workers, database, namespace, spot_section)
+    cfg = write_config(tmp, args, port, f"{PG}/{database}", namespace, {"spot_valorpro": spot_section})
     server = None
     try:
         subprocess.run([str(OTC), "migrate", "--config", str(cfg)], check=True, capture_output=True)
         made = subprocess.run([str(OTC), "client", "create", "--name", "kill", "--tier", "T1", "--config", str(cfg)],
                               check=True, capture_output=True, text=True)
         key = json.loads(made.stdout)["apiKey"]
-        server = subprocess.Popen([str(OTC), "serve", "--config", str(cfg)], stdout=(tmp / "serve.log").open("wb"),
+        log = tmp / "serve.log"
+        server = subprocess.Popen([str(OTC), "serve", "--config", str(cfg)], stdout=log.open("wb"),
                                   stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
+        await asyncio.to_thread(wait_ready, url, server, log)  # the spot fake answers from this loop
         async with httpx.AsyncClient(timeout=2) as http:
-            for _ in range(300):
-                try:
-                    if (await http.get(f"{url}/health/ready")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2)
             token = (await http.post(f"{url}/v1/auth/login", json={"apiKey": key})).json()["token"]
         answered: dict[str, str] = {}
         lost: dict[str, str] = {}

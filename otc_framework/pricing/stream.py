@@ -225,6 +225,8 @@ class PriceFanout:
         self.last_at = at
         self.texts = texts
         for tier, group in self.groups.items():
+            if not group:
+                continue
             frame = text_frame(texts[tier])
             for subscriber in list(group):
                 self._send(subscriber, texts[tier], frame)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 
 from otc_framework.web.supervise import dead
 from tests.served import Served, otc_serve
+from tests.test_demo import poll
 
 STARTED = re.compile(r"^Starting worker \[(\d+)\]$")
 
@@ -24,26 +24,17 @@ def started(served: Served) -> list[int]:
     return [int(m.group(1)) for line in served.log_lines() if (m := STARTED.match(line.get("msg", "")))]
 
 
-def until(check, what: str, seconds: float = 30.0):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + seconds  # a bound for a loaded machine, not a speed claim
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"never happened: {what}")
-
-
 @pytest.mark.parametrize("migrated_database_url", ["postgres"], indirect=True)
 @pytest.mark.parametrize("store_url", ["redis"], indirect=True)
 def test_each_killed_worker_is_replaced_and_the_desk_keeps_answering(
         migrated_database_url: str, store_namespace: str, tmp_path: Path) -> None:
     with otc_serve(tmp_path, migrated_database_url, store_namespace) as served:
         served.wait_ready()
-        first = until(lambda: started(served) if len(started(served)) >= 2 else None, "both workers started")
+        first = poll(lambda: started(served) if len(started(served)) >= 2 else None, "both workers started")
         for victim in first:
             count = len(started(served))
             os.kill(victim, signal.SIGKILL)
-            until(lambda n=count: len(started(served)) > n, f"worker {victim} replaced")
+            poll(lambda n=count: len(started(served)) > n, f"worker {victim} replaced")
         # Every worker Sanic first started is dead: what answers now, the watcher started.
         with httpx.Client(base_url=served.url, headers={"Connection": "close"}, timeout=10) as http:
             for _ in range(10):

@@ -334,7 +334,7 @@ class RedisStore(Store):
         check_bucket(capacity, refill_per_second, cost)
         with self._guard("rate_limit"):
             allowed, retry_after, remaining = await self._conn.script(
-                TOKEN_BUCKET, [self._key(RATE_PREFIX + key)], [capacity, repr(float(refill_per_second)), cost],
+                TOKEN_BUCKET, [self._key(RATE_PREFIX + key)], [capacity, refill_per_second, cost],
             )
         return RateDecision(
             allowed=bool(int(allowed)),
