@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OTC = ROOT / ".venv" / "bin" / "otc"
 sys.path.insert(0, str(ROOT))
 
-from trading import PG, wait_ready, write_config  # noqa: E402 (bench/trading.py, beside this file)
+from trading import PG, drop_namespace, wait_ready, write_config  # noqa: E402 (bench/trading.py, beside this file)
 
 from tests.test_demo import free_port  # noqa: E402
 
@@ -158,6 +158,7 @@ async def run(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
         await spot.server.stop()
+        await drop_namespace(namespace)
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
 
