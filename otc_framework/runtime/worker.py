@@ -110,6 +110,13 @@ class Runtime:
         self.chat_delivery: ChatDelivery | None = None
         self.chat_loop: LeasedLoop | None = None
 
+    @property
+    def leased_loops(self) -> list[LeasedLoop]:
+        """Every background loop this worker runs under a lease (tick retention runs in the LP loop)."""
+        loops = (self.spot_loop, self.lp_loop, self.risk_loop, self.engine_loop, self.bot_loop, self.chat_loop,
+                 self.alert_loop, self.price_loop)
+        return [loop for loop in loops if loop is not None]
+
     async def spot_max_age_seconds(self) -> int:
         """The live control; its default when the store or the database cannot say (the
         health report must answer exactly then)."""

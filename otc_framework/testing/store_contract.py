@@ -368,6 +368,18 @@ class StoreContract:
         assert await store.acquire_lease("feed", "worker-2", ttl=30) is True
         await store.release_lease("absent", "worker-1")
 
+    async def test_lease_holders_name_who_holds_each_lease(self, store: Store) -> None:
+        assert await store.lease_holders([]) == {}
+        assert await store.acquire_lease("feed", "worker-1", ttl=30)
+        assert await store.acquire_lease("short", "worker-2", ttl=0.1)
+        await store.set("plain", "not a lease")
+        await asyncio.sleep(0.2)
+        assert await store.lease_holders(["feed", "short", "plain"]) == {
+            "feed": "worker-1", "short": None, "plain": None,
+        }
+        await store.release_lease("feed", "worker-1")
+        assert await store.lease_holders(["feed"]) == {"feed": None}
+
     async def test_lease_does_not_collide_with_plain_key(self, store: Store) -> None:
         await store.set("feed", "value")
         assert await store.acquire_lease("feed", "worker-1", ttl=30)

@@ -20,6 +20,7 @@ from sanic.response import HTTPResponse, json
 from otc_framework.alerts import sink_state
 from otc_framework.errors import NotReady, OtcError
 from otc_framework.execution.breaker import shared_states
+from otc_framework.runtime.lease_report import lease_states
 from otc_framework.storage.database import ping as ping_database
 from otc_framework.web.endpoint import endpoint
 from otc_framework.web.problems import problem_response
@@ -90,6 +91,15 @@ class AlertSinkReport(BaseModel):
     since: str | None = Field(description="When it was stopped")
 
 
+class LeaseReport(BaseModel):
+    """A background loop's lease: the one process that runs the loop now."""
+
+    holder: str | None = Field(description="host:pid:nonce of the worker holding it; null when nobody does "
+                                            "(it passes to another worker within seconds)")
+    here: bool = Field(description="The worker answering holds it")
+    known: bool = Field(description="false when the store could not say (holder is then null)")
+
+
 class Readiness(BaseModel):
     status: Literal["ready"]
     database: Check
@@ -97,6 +107,7 @@ class Readiness(BaseModel):
     spot: dict[str, SpotSourceReport] = Field(description="By source name")
     lp: dict[str, LpProviderReport] = Field(description="By liquidity provider name")
     alerts: dict[str, AlertSinkReport] = Field(description="By sink name")
+    leases: dict[str, LeaseReport] = Field(description="By loop (lease) name")
 
 
 @bp.get("/health")
@@ -131,7 +142,7 @@ async def _lp_report(runtime: Any) -> dict[str, Any]:
     responses={200: Readiness},
     errors=(NotReady,),
     description="503 NOT_READY when the database or the store is unreachable; that problem carries the same "
-    "database, store, spot, lp and alerts members. Spot sources, liquidity providers and alert sinks are "
+    "database, store, spot, lp, alerts and leases members. Spot sources, liquidity providers and alert sinks are "
     "reported but never make the worker unready.",
     tags=("health",),
 )
@@ -144,6 +155,7 @@ async def readiness(request: Request) -> HTTPResponse:
         "spot": runtime.spot_feed.report(await runtime.spot_max_age_seconds()),
         "lp": await _lp_report(runtime),
         "alerts": await sink_state.report(runtime.store, runtime.alert_fingerprints),
+        "leases": await lease_states(runtime.store, runtime.leased_loops),
     }
     if database["ok"] and store["ok"]:
         return json({"status": "ready", **report})

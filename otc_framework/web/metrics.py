@@ -34,6 +34,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from otc_framework.liquidity import LpFeed
 from otc_framework.metrics import HTTP_REQUESTS
+from otc_framework.runtime.lease_report import LeaseState, lease_states
 from otc_framework.spot import SpotFeed
 from otc_framework.web.endpoint import endpoint
 
@@ -122,12 +123,25 @@ def _lp_ages(feed: LpFeed) -> GaugeMetricFamily:
     return family
 
 
-class _Scrape(Collector):
-    """What one scrape reads: every worker's values (or this process's), and this worker's spot and LP ages."""
+def _lease_holders(states: dict[str, LeaseState]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(
+        "otc_lease_holder", "1 for the worker (host:pid:nonce) holding each background-loop lease, read from the store",
+        labels=("loop", "holder"),
+    )
+    for loop, state in states.items():
+        if state["holder"] is not None:
+            family.add_metric((loop, state["holder"]), 1)
+    return family
 
-    def __init__(self, feed: SpotFeed, lp_feed: LpFeed) -> None:
+
+class _Scrape(Collector):
+    """What one scrape reads: every worker's values (or this process's), this worker's spot and LP
+    ages, and the lease holders as the store says."""
+
+    def __init__(self, feed: SpotFeed, lp_feed: LpFeed, leases: dict[str, LeaseState]) -> None:
         self.feed = feed
         self.lp_feed = lp_feed
+        self.leases = leases
 
     def collect(self) -> Iterable[Metric]:
         directory = _shared_directory()
@@ -138,6 +152,7 @@ class _Scrape(Collector):
             yield from multiprocess.MultiProcessCollector(None, directory).collect()
         yield _spot_ages(self.feed)
         yield _lp_ages(self.lp_feed)
+        yield _lease_holders(self.leases)
 
 
 class MetricsText(RootModel[str]):
@@ -160,7 +175,8 @@ bp = Blueprint("metrics")
 )
 async def metrics(request: Request) -> HTTPResponse:
     runtime = request.app.ctx.runtime
-    body = generate_latest(_Scrape(runtime.spot_feed, runtime.lp_feed))
+    leases = await lease_states(runtime.store, runtime.leased_loops)
+    body = generate_latest(_Scrape(runtime.spot_feed, runtime.lp_feed, leases))
     return HTTPResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 

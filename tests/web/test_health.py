@@ -45,6 +45,14 @@ async def test_ready_reports_each_spot_source(app: LiveApp) -> None:
     assert set(body["spot"]["vp"]["instruments"]) == {"USD/BRL"}
 
 
+async def test_ready_names_the_holder_of_each_lease(app: LiveApp) -> None:
+    body = await ready_when_fresh(app)
+    runtime = app.app.ctx.runtime
+    assert set(body["leases"]) == {loop.name for loop in runtime.leased_loops} >= {"loop:spot-poller", "loop:execution"}
+    spot = next(loop for loop in runtime.leased_loops if loop.name == "loop:spot-poller")
+    assert body["leases"]["loop:spot-poller"] == {"holder": spot.holder, "here": True, "known": True}
+
+
 async def test_failing_spot_source_is_visible_but_keeps_ready(app: LiveApp) -> None:
     await ready_when_fresh(app)
     source = scripted_plugin.SOURCES[-1]

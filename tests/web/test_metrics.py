@@ -208,6 +208,10 @@ async def test_two_workers_scrape_the_sum_of_both(migrated_database_url: str, st
                 await asyncio.sleep(0.1)
             samples = await scrape(http)
             assert get(samples, "otc_lease_held", loop="loop:spot-poller") == 1
+            (successor,) = set(lease_holder_pids(served.log_lines(), "loop:spot-poller")) - {victim}
+            holders = [dict(labels)["holder"] for (name, labels), value in samples.items()
+                       if name == "otc_lease_holder" and ("loop", "loop:spot-poller") in labels and value == 1]
+            assert [int(holder.split(":")[1]) for holder in holders] == [successor]
             for (method, route, status), count in sent.items():
                 assert get(samples, "otc_http_requests_total", method=method, route=route, status=status) == count
     assert not metrics_dir.exists()

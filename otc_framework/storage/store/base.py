@@ -141,6 +141,10 @@ class Store(ABC):
         """Give the lease up if ``holder`` has it; no effect otherwise."""
 
     @abstractmethod
+    async def lease_holders(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Who holds each lease now (``None``: nobody), read in one step."""
+
+    @abstractmethod
     async def ping(self) -> None:
         """Raise ``StoreError`` when the store cannot be reached."""
 

@@ -333,6 +333,10 @@ class MemoryStore(Store):
         if self._live(key, now) == holder:
             del self._entries[key]
 
+    async def lease_holders(self, names: Sequence[str]) -> dict[str, str | None]:
+        now = self._now()
+        return {name: self._live(self._prefix + LEASE_PREFIX + name, now) for name in names}
+
     # -- lifecycle -------------------------------------------------------------------------
 
     async def ping(self) -> None:

@@ -354,6 +354,13 @@ class RedisStore(Store):
         with self._guard("release_lease"):
             await self._conn.script(RELEASE_LEASE, [self._key(LEASE_PREFIX + name)], [holder])
 
+    async def lease_holders(self, names: Sequence[str]) -> dict[str, str | None]:
+        if not names:
+            return {}
+        with self._guard("lease_holders"):
+            holders = await self._conn.call("MGET", *[self._key(LEASE_PREFIX + name) for name in names])
+        return dict(zip(names, cast(list[str | None], holders), strict=True))
+
     # -- pub/sub ---------------------------------------------------------------------------
 
     async def publish(self, channel: str, message: str) -> None:
