@@ -329,13 +329,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def plugin_sections(sections: dict[str, dict[str, Any]]) -> str:
-    return "".join(f"[plugins.{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in section.items())
-                   for name, section in sections.items())
-
-
 def write_config(tmp: Path, args: argparse.Namespace, port: int, dsn: str, ns: str,
                  sections: dict[str, dict[str, Any]]) -> Path:
+    from otc_framework.testing.fake_venue import plugin_toml
+
     path = tmp / "otc.toml"
     path.write_text(f"""name = "otc-bench"
 [server]
@@ -362,7 +359,7 @@ login_per_second = 100000
 level = "WARNING"
 [plugins]
 enabled = {json.dumps(list(sections))}
-""" + plugin_sections(sections))
+""" + plugin_toml(sections))
     return path
 
 

@@ -23,7 +23,17 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from otc_framework.errors import ConfigError
 from otc_framework.ports import SEVERITIES, Severity
@@ -40,6 +50,12 @@ class ServerConfig(_Section):
     port: int = Field(8080, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
     access_log: bool = False
+    # SIGTERM: how long in-flight requests may take to finish before their connections are cut
+    # (the loops' hand-over comes first and takes at most HAND_OVER_GRACE_SECONDS).
+    drain_seconds: float = Field(10.0, gt=0, le=300)
+    # Addresses or networks of the load balancers: only a request from one of them has its
+    # X-Forwarded-For believed (its last address, the one the proxy saw).
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
 
 class DatabaseConfig(_Section):

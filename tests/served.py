@@ -9,13 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from otc_framework.testing.fake_venue import plugin_toml
 from otc_framework.testing.pytest_plugin import REDIS_URL
 from tests.test_demo import free_port, interrupt
 
@@ -80,3 +81,20 @@ def otc_serve(
         yield Served(f"http://127.0.0.1:{port}", process, log_path, config, resolved)
     finally:
         interrupt(process)
+
+
+@contextmanager
+def hosts(tmp_path: Path, database_url: str, namespace: str, spot_section: dict[str, Any], *, count: int = 2,
+          workers: int = 1, toml: str = "") -> Iterator[list[Served]]:
+    """``count`` hosts (each an ``otc serve`` on its own port) sharing the database and the store,
+    always open and priced from the ValorPro fake at ``spot_section``."""
+    sections = "[market_hours]\nalways_open = true\n[pricing]\nsecond_source = \"\"\n" + toml
+    sections += plugin_toml({"spot_valorpro": spot_section})
+    with ExitStack() as stack:
+        served = []
+        for index in range(count):
+            directory = tmp_path / f"host{index}"
+            directory.mkdir()
+            served.append(stack.enter_context(otc_serve(directory, database_url, namespace, workers=workers,
+                                                        toml=sections, plugins=["spot_valorpro"])))
+        yield served

@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 
 LEASE = "loop:alert-delivery"
 INTERVAL_SECONDS = 0.5
-LEASE_TTL_SECONDS = 10.0
 # How long one drain task may keep sending before it yields to the next turn, which checks
 # again that this process still holds the lease.
 SLICE_SECONDS = 2.0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from sanic import Request
 
@@ -32,9 +34,27 @@ class Caller:
 
 
 def client_ip(request: Request) -> str | None:
-    """The caller's address; behind a proxy, Sanic's ``remote_addr`` (from the forwarding
-    headers it is configured to trust) comes first."""
-    return request.remote_addr or request.ip or None
+    """The caller's address: the peer's, or, when the peer is a trusted proxy
+    (``[server] trusted_proxies``), the last address of its X-Forwarded-For. Anyone else's
+    X-Forwarded-For is ignored, so a client cannot name its own address in the audit trail."""
+    peer = request.ip or None
+    proxies = request.app.ctx.config.server.trusted_proxies
+    if peer is None or not proxies or not _is_proxy(peer, tuple(proxies)):
+        return peer
+    forwarded = request.headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip()
+    try:
+        return str(ip_address(forwarded))
+    except ValueError:
+        return peer
+
+
+@lru_cache(maxsize=1024)
+def _is_proxy(peer: str, proxies: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        address = ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in proxies)
 
 
 def bearer_token(request: Request) -> str:

@@ -64,7 +64,6 @@ log = logging.getLogger(__name__)
 
 LEASE = "loop:bot"
 TURN_SECONDS = 0.25
-LEASE_TTL_SECONDS = 10.0
 INDEX_KEY = "bot:live"
 # How long a /fecha may take to book before the timed loop asks the database what happened.
 RECONCILE_SECONDS = 30.0

@@ -63,7 +63,6 @@ log = logging.getLogger(__name__)
 
 LEASE = "loop:chat-delivery"
 INTERVAL_SECONDS = 0.25
-LEASE_TTL_SECONDS = 10.0
 # How long one drain task may keep sending before it yields to the next turn, which checks
 # again that this process still holds the lease.
 SLICE_SECONDS = 2.0

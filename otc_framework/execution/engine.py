@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 
 LEASE = "loop:execution"
 TURN_SECONDS = 1.0
-LEASE_TTL_SECONDS = 10.0
 # A venue call the adapter's own timeouts failed to end (a chunked order is several calls).
 VENUE_CALL_SECONDS = 60.0
 STOP_GRACE_SECONDS = 5.0

@@ -37,9 +37,8 @@ log = logging.getLogger(__name__)
 
 LEASE = "loop:lp-feed"
 TURN_SECONDS = 0.25  # the minimum of exec_poll_interval_ms
-# A turn waits for its slowest read: bounded, and well inside the lease.
+# A turn waits for its slowest read: bounded (the lease is renewed meanwhile).
 READ_TIMEOUT_SECONDS = 5.0
-LEASE_TTL_SECONDS = 15.0
 # The last state outlives a dead poller long enough to show how old the prices are.
 LAST_STATE_TTL_SECONDS = 24 * 3600
 NONCO = "nonco"

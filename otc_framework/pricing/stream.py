@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "prices"
 TICKER_LEASE = "loop:price-ticker"
 TICK_INTERVAL_SECONDS = 1.0
-TICKER_LEASE_TTL_SECONDS = 5.0
 SEND_TIMEOUT_SECONDS = 1.0
 # RFC 6455 "Try Again Later": the client was too slow to keep up and may reconnect.
 SLOW_CLOSE_CODE = 1013

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 LEASE = "loop:risk"
 TURN_SECONDS = 1.0
-LEASE_TTL_SECONDS = 5.0
 # The last figure outlives a dead publisher long enough for a restarted desk to start from it.
 LAST_STATE_TTL_SECONDS = 24 * 3600
 

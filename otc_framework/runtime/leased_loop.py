@@ -1,8 +1,9 @@
 """A background loop that runs in one process at a time per deployment.
 
 Every worker runs a ``LeasedLoop``; only the holder of the store lease ``name`` executes the
-step. The holder renews the lease at each turn, so when its process dies the lease lapses
-after ``lease_ttl`` and another worker's loop takes over (DESIGN.md, Runtime). ``wake``
+step. The holder renews the lease at each turn and while a step runs, so when its process dies
+the lease lapses after ``lease_ttl`` (3 s) and another worker's loop takes over at its next turn
+(DESIGN.md, Runtime); ``stop(grace)`` hands it over at once, after the step under way. ``wake``
 cuts the wait short when there is work; ``on_taken`` tells the step's owner it just became the
 holder (the execution engine reconciles then).
 """
@@ -23,6 +24,10 @@ from otc_framework.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
+# Short, for a hand-over within seconds of the holder's death: the holder renews at every turn
+# and, during a long step, every third of it (``_keep_during``).
+LEASE_TTL_SECONDS = 3.0
+
 
 def holder_id() -> str:
     """Identifies this process among every worker on every machine."""
@@ -37,7 +42,7 @@ class LeasedLoop:
         step: Callable[[], Awaitable[None]],
         *,
         interval: float,
-        lease_ttl: float,
+        lease_ttl: float = LEASE_TTL_SECONDS,
         holder: str | None = None,
         on_taken: Callable[[], None] | None = None,
     ) -> None:
@@ -55,11 +60,20 @@ class LeasedLoop:
         self._woken = asyncio.Event()
         self._held = LEASES_HELD.labels(loop=name)  # 0 until taken: "nobody runs it" is visible
         self._task: asyncio.Task[None] | None = None
+        self._stepping: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"leased-loop:{self.name}")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop turning and give the lease up. A step under way gets up to ``grace`` seconds
+        to finish (a drain) before it is cut off; the next holder starts from what it left."""
+        self._stopping = True
+        self._woken.set()
+        if grace > 0 and self._stepping is not None and not self._stepping.done():
+            await asyncio.wait({self._stepping}, timeout=grace)
         if self._task is not None:
             await cancel_and_wait(self._task)
             self._task = None
@@ -72,6 +86,7 @@ class LeasedLoop:
 
     async def turn(self) -> bool:
         """One turn: take or renew the lease, and step when held. ``True`` if it stepped."""
+        taken_at = asyncio.get_running_loop().time()
         try:
             leading = await self.store.acquire_lease(self.name, self.holder, self.lease_ttl)
         except StoreError as exc:
@@ -84,11 +99,44 @@ class LeasedLoop:
                 self.on_taken()
         if not leading:
             return False
+        self._stepping = asyncio.ensure_future(self.step())
+        keeper = asyncio.create_task(self._keep_during(self._stepping, taken_at + self.lease_ttl))
         try:
-            await self.step()
+            await self._stepping
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # stopped from outside, not cut off by a lost lease
         except Exception:  # the loop must outlive any single failing turn
             log.exception("leased loop step failed", extra={"lease": self.name})
+        finally:
+            await cancel_and_wait(keeper)
+            if not self._stepping.done():
+                await cancel_and_wait(self._stepping)
         return True
+
+    async def _keep_during(self, step: asyncio.Future[None], held_until: float) -> None:
+        """Renew the lease while a step runs, so a step may outlast the TTL (and the TTL stays
+        short, for a fast hand-over). A step that can no longer be sure it holds the lease is
+        cut off: two holders must never step at once."""
+        loop = asyncio.get_running_loop()
+        every = self.lease_ttl / 3
+        while True:
+            await asyncio.sleep(every)
+            asked_at = loop.time()
+            try:
+                if await self.store.acquire_lease(self.name, self.holder, self.lease_ttl):
+                    held_until = asked_at + self.lease_ttl
+                    continue
+                reason = "another worker holds it"
+            except StoreError as exc:
+                if loop.time() + every < held_until:
+                    continue  # it still holds for a while: try again
+                reason = f"not renewed in time ({exc})"
+            log.warning("lease lost during a step; the step is cut off",
+                        extra={"lease": self.name, "holder": self.holder, "reason": reason})
+            step.cancel()
+            return
 
     def _lead(self, leading: bool) -> None:
         self.leading = leading
@@ -101,7 +149,7 @@ class LeasedLoop:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             started = loop.time()
             self._woken.clear()
             await self.turn()

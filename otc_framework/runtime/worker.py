@@ -42,14 +42,13 @@ from otc_framework.pricing.reference_price import SpotReference
 from otc_framework.pricing.stream import (
     TICK_INTERVAL_SECONDS,
     TICKER_LEASE,
-    TICKER_LEASE_TTL_SECONDS,
     PriceFanout,
     PriceTicker,
 )
 from otc_framework.reference import ReferenceCache
 from otc_framework.risk import ExposurePublisher, ExposureWatch, RiskLimits
 from otc_framework.risk import publisher as risk_publishing
-from otc_framework.runtime.leased_loop import LeasedLoop
+from otc_framework.runtime.leased_loop import LEASE_TTL_SECONDS, LeasedLoop
 from otc_framework.sessions.service import TradingDesk
 from otc_framework.spot import SpotFeed, SpotPoller
 from otc_framework.storage.database import close_database, open_database
@@ -162,7 +161,8 @@ class Runtime:
                             alerts=self.alerts, critical=frozenset({self.config.pricing.spot_source}))
         interval = self.config.spot.poll_interval_seconds
         self.spot_loop = LeasedLoop(
-            self.store, SPOT_LEASE, poller.poll_all, interval=interval, lease_ttl=max(5.0, 3 * interval)
+            self.store, SPOT_LEASE, poller.poll_all, interval=interval,
+            lease_ttl=max(LEASE_TTL_SECONDS, interval + 2.0)
         )
         self.spot_loop.start()
 
@@ -177,7 +177,7 @@ class Runtime:
                                   self.config.lp_feed)
         self.lp_loop = LeasedLoop(
             self.store, lp_polling.LEASE, self.lp_poller.step,
-            interval=lp_polling.TURN_SECONDS, lease_ttl=lp_polling.LEASE_TTL_SECONDS,
+            interval=lp_polling.TURN_SECONDS,
         )
         self.lp_loop.start()
 
@@ -189,7 +189,7 @@ class Runtime:
         self.risk_limits = RiskLimits(self.exposure_watch, self.alerts, ZoneInfo(self.config.market_hours.timezone))
         self.risk_loop = LeasedLoop(
             self.store, risk_publishing.LEASE, ExposurePublisher(self.store).step,
-            interval=risk_publishing.TURN_SECONDS, lease_ttl=risk_publishing.LEASE_TTL_SECONDS,
+            interval=risk_publishing.TURN_SECONDS,
         )
         self.risk_loop.start()
 
@@ -204,8 +204,7 @@ class Runtime:
         self.engine = ExecutionEngine(self.liquidity_providers, self.strategies, self.reference, self.lp_feed,
                                       self.hedges, self.breakers, config)
         self.engine_loop = LeasedLoop(
-            self.store, execution.LEASE, self.engine.step, interval=execution.TURN_SECONDS,
-            lease_ttl=execution.LEASE_TTL_SECONDS, on_taken=self.engine.lease_taken,
+            self.store, execution.LEASE, self.engine.step, interval=execution.TURN_SECONDS, on_taken=self.engine.lease_taken,
         )
         self.engine.wake = self.engine_loop.wake
         self.engine_wakeup = Wakeup(self.store, self.engine.wakes, self.engine_loop.wake)
@@ -222,11 +221,10 @@ class Runtime:
                              ZoneInfo(self.config.market_hours.timezone))
         if not self.channels:
             return
-        self.bot_loop = LeasedLoop(self.store, bot_timers.LEASE, self.bot.step, interval=bot_timers.TURN_SECONDS,
-                                   lease_ttl=bot_timers.LEASE_TTL_SECONDS)
+        self.bot_loop = LeasedLoop(self.store, bot_timers.LEASE, self.bot.step, interval=bot_timers.TURN_SECONDS)
         self.chat_delivery = ChatDelivery(self.channels, self.store, self.config.bot, self.alerts)
         self.chat_loop = LeasedLoop(self.store, chat_delivery.LEASE, self.chat_delivery.step,
-                                    interval=chat_delivery.INTERVAL_SECONDS, lease_ttl=chat_delivery.LEASE_TTL_SECONDS)
+                                    interval=chat_delivery.INTERVAL_SECONDS)
         self.bot.session_started = self.bot_loop.wake
         self.bot.replies_queued = self.chat_loop.wake
         self.bot_loop.start()
@@ -244,7 +242,7 @@ class Runtime:
                                                 self.alert_fingerprints)
         self.alert_loop = LeasedLoop(
             self.store, alert_delivery.LEASE, self.alert_dispatcher.step,
-            interval=alert_delivery.INTERVAL_SECONDS, lease_ttl=alert_delivery.LEASE_TTL_SECONDS,
+            interval=alert_delivery.INTERVAL_SECONDS,
         )
         self.alert_loop.start()
 
@@ -256,9 +254,13 @@ class Runtime:
         self.price_ticker = PriceTicker(self.store, self.reference, self.pricing)
         self.price_loop = LeasedLoop(
             self.store, TICKER_LEASE, self.price_ticker.tick,
-            interval=TICK_INTERVAL_SECONDS, lease_ttl=TICKER_LEASE_TTL_SECONDS,
+            interval=TICK_INTERVAL_SECONDS,
         )
         self.price_loop.start()
+
+    async def hand_over(self, grace: float) -> None:
+        """Give every lease up now (a drain): each loop's step under way gets ``grace`` seconds."""
+        await asyncio.gather(*(loop.stop(grace) for loop in self.leased_loops))
 
     async def stop(self) -> None:
         """Stop everything that started, in order; a step that fails is logged and the rest still

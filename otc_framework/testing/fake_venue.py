@@ -39,6 +39,7 @@ operator can see what it received and make it misbehave (DESIGN.md, Talking to v
 from __future__ import annotations
 
 import asyncio
+import json as json_text
 import random
 import socket
 import sys
@@ -53,6 +54,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
+
+
+def plugin_toml(sections: dict[str, dict[str, Any]]) -> str:
+    """The ``[plugins.<name>]`` tables of a deployment file for these sections (what ``start`` returns)."""
+    return "".join(f"[plugins.{name}]\n" + "".join(f"{key} = {json_text.dumps(value)}\n" for key, value in section.items())
+                   for name, section in sections.items())
 
 
 @dataclass(frozen=True, slots=True)

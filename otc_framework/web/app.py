@@ -23,7 +23,7 @@ from otc_framework.pricing import routes as price_routes
 from otc_framework.pricing import stream_routes as price_stream_routes
 from otc_framework.runtime.worker import Runtime
 from otc_framework.sessions import routes as session_routes
-from otc_framework.web import health, limits, metrics, openapi, tracing
+from otc_framework.web import drain, health, limits, metrics, openapi, tracing
 from otc_framework.web.problems import ProblemErrorHandler
 
 
@@ -43,6 +43,7 @@ def create_app(
     app = Sanic(_app_name(config, unique_name), configure_logging=False, error_handler=ProblemErrorHandler())
     app.config.ACCESS_LOG = config.server.access_log
     app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = config.server.drain_seconds
     app.ctx.config = config
     app.ctx.plugins = plugins
     app.ctx.runtime = Runtime(config, plugins)
@@ -63,6 +64,8 @@ def create_app(
         await app.ctx.runtime.start()
         # Chat channel routes hand their messages here (``web.channels.chat_inbox``).
         app.ctx.chat_inbox = app.ctx.runtime.bot
+
+    drain.drain_workers(app)
 
     @app.after_server_stop
     async def _close(app: Sanic) -> None:

@@ -21,6 +21,7 @@ from otc_framework.logs import configure_logging
 from otc_framework.plugins import PluginHost
 from otc_framework.web import metrics
 from otc_framework.web.app import create_app
+from otc_framework.web.drain import close_port_on_stop
 from otc_framework.web.supervise import replace_dead_workers
 
 
@@ -41,6 +42,7 @@ def serve_workers(config: DeploymentConfig, path: Path) -> None:
         motd=False,
     )
     replace_dead_workers(app)
+    close_port_on_stop(app)
     with metrics.shared_across_workers():
         Sanic.serve(primary=app, app_loader=loader)
 

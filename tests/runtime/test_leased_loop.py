@@ -72,3 +72,65 @@ async def test_stop_releases_the_lease(store: Store) -> None:
 def test_lease_must_outlive_the_interval(store: Store) -> None:
     with pytest.raises(ValueError):
         LeasedLoop(store, "x", lambda: None, interval=1, lease_ttl=1)  # type: ignore[arg-type]
+
+
+async def test_a_step_longer_than_the_ttl_keeps_the_lease(store: Store) -> None:
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def long_step() -> None:
+        started.set()
+        await asyncio.sleep(0.9)  # three times the lease's ttl
+        finished.set()
+
+    async def noop() -> None:
+        return None
+
+    a = LeasedLoop(store, "loop:long", long_step, interval=0.05, lease_ttl=0.3, holder="a")
+    b = LeasedLoop(store, "loop:long", noop, interval=0.05, lease_ttl=0.3, holder="b")
+    stepping = asyncio.create_task(a.turn())
+    await asyncio.wait_for(started.wait(), 5)
+    while not finished.is_set():
+        assert await b.turn() is False, "the lease lapsed while its holder was still stepping"
+        await asyncio.sleep(0.05)
+    assert await stepping is True
+
+
+async def test_a_step_is_cut_off_when_its_lease_passes_to_another(store: Store) -> None:
+    cut = asyncio.Event()
+
+    async def endless() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cut.set()
+            raise
+
+    a = LeasedLoop(store, "loop:cut", endless, interval=0.05, lease_ttl=0.3, holder="a")
+    stepping = asyncio.create_task(a.turn())
+    await asyncio.sleep(0.05)
+    # As after a Redis failover that lost the lease's last write: another worker takes it.
+    await store.release_lease("loop:cut", "a")
+    assert await store.acquire_lease("loop:cut", "b", ttl=30)
+    assert await asyncio.wait_for(stepping, 5) is True
+    assert cut.is_set()
+    assert await a.turn() is False and a.leading is False
+
+
+async def test_stop_with_grace_lets_the_step_finish_then_hands_over(store: Store) -> None:
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    async def step() -> None:
+        started.set()
+        await asyncio.sleep(0.3)
+        finished.set()
+
+    async def noop() -> None:
+        return None
+
+    a = LeasedLoop(store, "loop:drain", step, interval=0.05, lease_ttl=5, holder="a")
+    a.start()
+    await asyncio.wait_for(started.wait(), 5)
+    await a.stop(grace=5)
+    assert finished.is_set(), "the step under way was cut off"
+    b = LeasedLoop(store, "loop:drain", noop, interval=0.05, lease_ttl=5, holder="b")
+    assert await b.turn() is True, "the lease was not handed over"

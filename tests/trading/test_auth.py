@@ -67,6 +67,24 @@ async def test_inactive_client_cannot_log_in(desk: Desk) -> None:
     assert (await AuditLog.get(action="LOGIN_FAILED")).detail == {"reason": "client inactive"}
 
 
+async def test_a_forwarded_for_header_from_a_client_is_ignored(desk: Desk) -> None:
+    key = "otc_" + "y" * 43
+    await desk.http.post("/v1/auth/login", json={"apiKey": key}, headers={"X-Forwarded-For": "203.0.113.9"})
+    row = await AuditLog.get(action="LOGIN_FAILED")
+    assert row.ip_address == "127.0.0.1", "a client named its own address"
+
+
+@pytest.mark.parametrize("desk_tree", [{"server": {"trusted_proxies": ["127.0.0.0/8"]}}])
+async def test_a_trusted_proxy_names_the_client_it_saw(desk: Desk) -> None:
+    key = "otc_" + "z" * 43
+    # The proxy appends the address it saw; what the client claimed before it counts for nothing.
+    forwarded = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+    await desk.http.post("/v1/auth/login", json={"apiKey": key}, headers=forwarded)
+    await desk.http.post("/v1/auth/login", json={"apiKey": key}, headers={"X-Forwarded-For": "not-an-address"})
+    rows = await AuditLog.filter(action="LOGIN_FAILED").order_by("id")
+    assert [row.ip_address for row in rows] == ["203.0.113.9", "127.0.0.1"]
+
+
 @pytest.mark.parametrize("desk_tree", [{"rate_limits": {"login_burst": 2, "login_per_second": 0.01}}])
 async def test_login_attempts_are_rate_limited_per_ip(desk: Desk) -> None:
     codes = [(await desk.http.post("/v1/auth/login", json={"apiKey": "otc_nope"})).status_code for _ in range(3)]
