@@ -46,8 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(config.logging.level)
     build_plugin_host(config)
     asyncio.run(preflight(config))
-    serve_workers(config, path)
-    return 0
+    return serve_workers(config, path)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

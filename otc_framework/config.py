@@ -71,7 +71,8 @@ class DatabaseConfig(_Section):
 
 
 class StoreConfig(_Section):
-    url: SecretStr = Field(description="memory:// (one worker) or redis://[:password@]host:port/db")
+    url: SecretStr = Field(description="memory:// (one worker), redis://[:password@]host:port/db, or "
+                                      "redis+sentinel://[:password@]host:26379[,host:port…]/<service>[/db]")
     namespace: str = "otc"
 
 

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # Short, for a hand-over within seconds of the holder's death: the holder renews at every turn
 # and, during a long step, every third of it (``_keep_during``).
 LEASE_TTL_SECONDS = 3.0
+RELEASE_TIMEOUT_SECONDS = 1.0
 
 
 def holder_id() -> str:
@@ -79,8 +80,10 @@ class LeasedLoop:
             self._task = None
         if self.leading:
             try:
-                await self.store.release_lease(self.name, self.holder)
-            except StoreError:
+                # Bounded: with the store gone a stop must not wait out its timeouts; the lease
+                # then lapses after its TTL instead.
+                await asyncio.wait_for(self.store.release_lease(self.name, self.holder), RELEASE_TIMEOUT_SECONDS)
+            except (StoreError, TimeoutError):
                 log.warning("could not release lease", extra={"lease": self.name})
             self._lead(False)
 

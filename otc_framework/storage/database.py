@@ -20,13 +20,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connection
 from tortoise.context import TortoiseContext
-from tortoise.exceptions import ConfigurationError
+from tortoise.exceptions import ConfigurationError, DBConnectionError
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from otc_framework.errors import ConfigError, OtcError
@@ -75,13 +76,47 @@ async def rollback_only(connection: Any) -> None:
         await connection.execute("ROLLBACK")
 
 
+def _hosts(url: str) -> list[tuple[str, int]]:
+    """The servers of a multi-host PostgreSQL URL (``postgres://u@h1:5432,h2:5432/db``), in order."""
+    netloc = urlsplit(url).netloc.rpartition("@")[2]
+    hosts = []
+    for item in netloc.split(","):
+        if item.startswith("["):  # [IPv6]:port
+            host, _, rest = item[1:].partition("]")
+            port = rest.removeprefix(":")
+        else:
+            host, _, port = item.partition(":")
+        try:
+            hosts.append((host, int(port) if port else 5432))
+        except ValueError:
+            raise ConfigurationError(f"bad port in {item!r}") from None
+    return hosts
+
+
 def _connection(url: str) -> str | dict[str, Any]:
     # Expanding validates the URL now: Tortoise cannot clean up a context whose
     # connection failed to be configured.
+    hosts = _hosts(url) if "," in urlsplit(url).netloc else []
+    if hosts:
+        # Tortoise reads one host; asyncpg takes the list and tries each in turn.
+        parts = urlsplit(url)
+        login = parts.netloc.rpartition("@")[0]
+        first = f"{login}@{hosts[0][0]}:{hosts[0][1]}" if login else f"{hosts[0][0]}:{hosts[0][1]}"
+        url = parts._replace(netloc=first).geturl()
     connection = expand_db_url(url)
     if connection["engine"] == "tortoise.backends.asyncpg":
-        connection["credentials"]["reset"] = rollback_only
+        credentials = connection["credentials"]
+        credentials["reset"] = rollback_only
+        if hosts:
+            connection["engine"] = "otc_framework.storage.multihost"
+            credentials["host"] = [host for host, _ in hosts]
+            credentials["ports"] = [port for _, port in hosts]
+            # Of several servers, the one that takes writes (a promoted standby after a
+            # failover); asyncpg's own default would take any.
+            credentials.setdefault("target_session_attrs", "read-write")
         return connection
+    if hosts:
+        raise ConfigurationError("several hosts are for PostgreSQL only")
     if connection["engine"] != "tortoise.backends.sqlite":
         return url
     # Tortoise sets these by default today; they are stated here because RESTRICT on
@@ -107,6 +142,27 @@ async def open_database(url: str) -> None:
 
 async def close_database() -> None:
     await Tortoise.close_connections()
+
+
+# What a database that went away (restarting, failing over, unreachable) raises, as opposed to
+# a query it refused: connection-level failures of the driver and of the sockets under it.
+_GONE: tuple[type[BaseException], ...] = (
+    ConnectionError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, admin shutdown, cannot connect now
+    DBConnectionError,
+)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc``, or what it was raised from, says the database cannot be reached now."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a chain of causes, bounded
+        if seen is None:
+            return False
+        if isinstance(seen, _GONE) or isinstance(seen, DatabaseUnavailable):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def ping() -> None:
@@ -199,6 +255,8 @@ def _describe(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         return f"sqlite://{parts.netloc}{parts.path}"
+    if "," in parts.netloc:
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
     try:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:

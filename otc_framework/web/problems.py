@@ -19,6 +19,7 @@ from sanic.response import HTTPResponse
 
 from otc_framework import errors
 from otc_framework.config import first_error_line
+from otc_framework.storage.database import unavailable as database_unavailable
 from otc_framework.web import limits
 from otc_framework.web.tracing import HEADER, request_trace_id
 
@@ -80,6 +81,11 @@ def to_problem(exception: BaseException) -> tuple[errors.ProblemError, int | Non
         return cls(_DETAILS.get(cls, str(exception) if cls is errors.ValidationFailed else None)), exception.status_code
     if isinstance(exception, SanicException) and exception.status_code == 503:
         return errors.NotReady(), None
+    # An outage of a dependency, wherever a route met it: retry shortly, as SPEC §18 says.
+    if isinstance(exception, errors.StoreError):
+        return errors.NotReady("the store is unreachable; retry shortly"), None
+    if database_unavailable(exception):
+        return errors.NotReady("the database is unreachable; retry shortly"), None
     return errors.InternalError(), None
 
 
@@ -114,6 +120,11 @@ class ProblemErrorHandler(ErrorHandler):
                 exc_info=(type(exception), exception, exception.__traceback__),
                 extra={"path": request.path, "method": request.method},
             )
+        elif isinstance(problem, errors.NotReady) and problem is not exception:
+            # Expected during an outage: one line, no traceback. The store's messages are scrubbed;
+            # a driver's may carry the DSN, so of those only the class is told.
+            detail = str(exception) if isinstance(exception, errors.StoreError) else type(exception).__name__
+            log.warning("dependency unavailable", extra={"path": request.path, "error": detail})
         return problem_response(problem, trace_id, status)
 
     @staticmethod

@@ -31,7 +31,8 @@ def app_from_file(path: str) -> Sanic:
     return create_app(config)
 
 
-def serve_workers(config: DeploymentConfig, path: Path) -> None:
+def serve_workers(config: DeploymentConfig, path: Path) -> int:
+    """Serve until stopped; the exit status: 0, or 1 when the workers kept dying (``web.supervise``)."""
     loader = AppLoader(factory=partial(app_from_file, str(path)))
     app = loader.load()
     app.prepare(
@@ -41,10 +42,11 @@ def serve_workers(config: DeploymentConfig, path: Path) -> None:
         access_log=config.server.access_log,
         motd=False,
     )
-    replace_dead_workers(app)
+    supervision = replace_dead_workers(app)
     close_port_on_stop(app)
     with metrics.shared_across_workers():
         Sanic.serve(primary=app, app_loader=loader)
+    return 1 if supervision.gave_up else 0
 
 
 def serve_single(config: DeploymentConfig, plugins: PluginHost, on_stopped: Callable[[], None] | None = None) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from otc_framework.web.supervise import dead
+from otc_framework.web.supervise import GIVE_UP_AFTER, dead
 from tests.served import Served, otc_serve
 from tests.test_demo import poll
 
@@ -41,10 +41,28 @@ def test_each_killed_worker_is_replaced_and_the_desk_keeps_answering(
                 assert http.get("/health").status_code == 200
         assert served.process.poll() is None
         assert len(started(served)) == 4
-    assert served.process.returncode == 0  # a clean stop: nothing was restarted on the way out
+    # A clean stop: nothing was restarted on the way out.
+    assert served.process.returncode == 0, served.log_path.read_text()[-6000:]
     assert len(started(served)) == 4
     replaced = [line for line in served.log_lines() if line.get("msg") == "workers died; replacing them"]
     assert len(replaced) == 2
+
+
+@pytest.mark.parametrize("migrated_database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("store_url", ["redis"], indirect=True)
+def test_a_worker_that_keeps_dying_stops_the_host_with_a_failure(
+        migrated_database_url: str, store_namespace: str, tmp_path: Path) -> None:
+    with otc_serve(tmp_path, migrated_database_url, store_namespace, workers=1) as served:
+        served.wait_ready()
+        for kill in range(GIVE_UP_AFTER + 1):
+            victim = poll(lambda n=kill: started(served)[n] if len(started(served)) > n else None,
+                          f"worker {kill} started")
+            os.kill(victim, signal.SIGKILL)
+        served.process.wait(timeout=60)
+        # Non-zero, so that systemd or the container runtime restarts the host.
+        assert served.process.returncode == 1, served.log_path.read_text()[-6000:]
+    assert len(started(served)) == GIVE_UP_AFTER + 1
+    assert [line for line in served.log_lines() if line.get("msg", "").startswith("workers keep dying")]
 
 
 def test_only_processes_that_died_are_named() -> None:

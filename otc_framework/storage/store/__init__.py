@@ -12,8 +12,8 @@ __all__ = ["RateDecision", "Store", "Subscription", "TakeOutcome", "open_store"]
 
 
 def open_store(url: str, *, namespace: str = "otc", workers: int = 1) -> Store:
-    """The store at ``url``: ``memory://`` (one process) or ``redis://`` / ``rediss://``
-    with an optional ``/db``. Every key and channel is prefixed ``"{namespace}:"``.
+    """The store at ``url``: ``memory://`` (one process), ``redis://`` / ``rediss://`` with an
+    optional ``/db``, or ``redis+sentinel://host:26379[,host:port…]/<service>[/db]`` (``store.sentinel``). Every key and channel is prefixed ``"{namespace}:"``.
 
     Raises ``ConfigError`` (one line, no secrets) for a URL that cannot serve ``workers``.
     """
@@ -30,11 +30,11 @@ def open_store(url: str, *, namespace: str = "otc", workers: int = 1) -> Store:
         from otc_framework.storage.store.memory import MemoryStore
 
         return MemoryStore(namespace)
-    if scheme in ("redis", "rediss"):
+    if scheme in ("redis", "rediss", "redis+sentinel"):
         from otc_framework.storage.store.redis import RedisStore
 
         return RedisStore(url, namespace)
     raise ConfigError(
         f"store: unsupported URL scheme {scheme + '://' if scheme else '(none)'}; "
-        "use memory:// or redis:// / rediss://"
+        "use memory://, redis:// / rediss:// or redis+sentinel://"
     )

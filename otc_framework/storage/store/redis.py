@@ -23,11 +23,12 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -52,6 +53,8 @@ from otc_framework.storage.store.memory import (
     check_ttl,
 )
 from otc_framework.storage.store.resp import PipelinedConnection, ReplyError, Script
+from otc_framework.storage.store.sentinel import SentinelUrl, is_sentinel
+from otc_framework.storage.store.sentinel import parse as parse_sentinel_url
 from otc_framework.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -159,17 +162,25 @@ def _milliseconds(ttl: float) -> int:
 class _Server:
     """What may be said about the server in messages: its address, and the secrets to hide."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, location: str, secrets: set[str]) -> None:
+        self.location = location
+        self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+
+    @classmethod
+    def of_url(cls, url: str) -> _Server:
         try:
             parts = urlsplit(url)
             port = parts.port
         except ValueError:
             raise ConfigError("store: the Redis URL is malformed (bad host or port)") from None
-        self.location = f"{parts.hostname or 'localhost'}:{port or 6379}{parts.path or '/0'}"
         secrets = {parts.password or "", unquote(parts.password or "")}
         for values in parse_qs(parts.query).values():
             secrets.update(values)
-        self._secrets = sorted((s for s in secrets if s), key=len, reverse=True)
+        return cls(f"{parts.hostname or 'localhost'}:{port or 6379}{parts.path or '/0'}", secrets)
+
+    @classmethod
+    def of_sentinel(cls, target: SentinelUrl) -> _Server:
+        return cls(target.location, {*target.secrets, *(quote(secret, safe="") for secret in target.secrets)})
 
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -177,11 +188,18 @@ class _Server:
         return text
 
     def error(self, operation: str, exc: BaseException) -> StoreError:
-        detail = self.scrub(str(exc)) or "no detail"
+        # redis-py's own message for this one is the repr of every sentinel client.
+        detail = "no sentinel names a master" if isinstance(exc, MasterNotFoundError) else self.scrub(str(exc))
+        detail = detail or "no detail"
         return StoreError(
             f"store: redis at {self.location}: {operation} failed "
             f"({type(exc).__name__}: {detail})"
         )
+
+
+class _SentinelBlockingPool(SentinelConnectionPool, BlockingConnectionPool):
+    """Sentinel's master lookup at each connection, with a caller waiting for a free connection
+    as the plain pools do."""
 
 
 class RedisStore(Store):
@@ -200,46 +218,53 @@ class RedisStore(Store):
         ping_timeout: float = 1.0,
         queue_size: int = DEFAULT_QUEUE_SIZE,
     ) -> None:
-        self._server = _Server(url)
         self._prefix = f"{namespace}:"
         self._timeout = timeout
         self._queue_size = queue_size
-        try:
-            # redis-py's pool serves pub/sub only. Blocking: a caller waits up to ``timeout``
-            # for a connection instead of failing at once as the default pool does.
-            pool = BlockingConnectionPool.from_url(
-                url,
-                max_connections=max_connections,
-                timeout=timeout,
-                socket_timeout=socket_timeout,
-                socket_connect_timeout=socket_timeout,
-                socket_keepalive=True,
-                decode_responses=True,
-                # One retry on a dropped connection, so a Redis restart does not fail one
-                # request per pooled connection; timeouts are not retried, the command
-                # may have run.
-                retry=Retry(
-                    ExponentialWithJitterBackoff(cap=0.5, base=0.05), 1,
-                    supported_errors=(RedisConnectionError,),
-                ),
+        self._sentinel: Sentinel | None = None
+        # Blocking: a caller waits up to ``timeout`` for a connection instead of failing at once.
+        # One retry on a dropped connection, so a Redis restart does not fail one request per
+        # pooled connection; timeouts are not retried, the command may have run.
+        pooled: dict[str, Any] = {
+            "max_connections": max_connections, "timeout": timeout, "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout, "socket_keepalive": True, "decode_responses": True,
+            "retry": Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), 1,
+                           supported_errors=(RedisConnectionError,)),
+        }
+        # Its own tiny pool and short timeouts: /health/ready must answer fast even when the
+        # main pool is busy or the server hangs.
+        probing: dict[str, Any] = {
+            "max_connections": 4, "timeout": ping_timeout, "socket_timeout": ping_timeout,
+            "socket_connect_timeout": ping_timeout, "decode_responses": True,
+        }
+        if is_sentinel(url):
+            target = parse_sentinel_url(url)
+            self._server = _Server.of_sentinel(target)
+            self._sentinel = Sentinel(
+                target.sentinels,
+                sentinel_kwargs={"username": target.sentinel_username, "password": target.sentinel_password,
+                                 "socket_timeout": ping_timeout, "socket_connect_timeout": ping_timeout},
+                username=target.username, password=target.password, db=target.db,
             )
-            # Its own tiny pool and short timeouts: /health/ready must answer fast even
-            # when the main pool is busy or the server hangs.
-            probe = BlockingConnectionPool.from_url(
-                url,
-                max_connections=4,
-                timeout=ping_timeout,
-                socket_timeout=ping_timeout,
-                socket_connect_timeout=ping_timeout,
-                decode_responses=True,
-            )
-        except ValueError as exc:
-            detail = self._server.scrub(str(exc))
-            raise ConfigError(f"store: invalid Redis URL ({detail})") from None
-        # Pub/sub only: every other command goes through the one pipelined connection.
-        self._redis = Redis.from_pool(pool)
-        self._probe = Redis.from_pool(probe)
-        self._conn = PipelinedConnection(url, timeout=socket_timeout, connect_timeout=socket_timeout)
+            self._redis = self._sentinel.master_for(target.service, connection_pool_class=_SentinelBlockingPool,
+                                                    **pooled)
+            self._probe = self._sentinel.master_for(target.service, connection_pool_class=_SentinelBlockingPool,
+                                                    **probing)
+            sentinel, service = self._sentinel, target.service
+            self._conn = PipelinedConnection(target.server_url(), timeout=socket_timeout,
+                                             connect_timeout=socket_timeout,
+                                             locate=lambda: sentinel.discover_master(service))
+        else:
+            self._server = _Server.of_url(url)
+            try:
+                # redis-py's pools serve pub/sub and the probe only: every other command goes
+                # through the one pipelined connection.
+                self._redis = Redis.from_pool(BlockingConnectionPool.from_url(url, **pooled))
+                self._probe = Redis.from_pool(BlockingConnectionPool.from_url(url, **probing))
+            except ValueError as exc:
+                detail = self._server.scrub(str(exc))
+                raise ConfigError(f"store: invalid Redis URL ({detail})") from None
+            self._conn = PipelinedConnection(url, timeout=socket_timeout, connect_timeout=socket_timeout)
 
         self._fanout = Fanout()
         self._pubsub: PubSub | None = None
@@ -529,6 +554,8 @@ class RedisStore(Store):
         self._fanout.end_all()
         await self._conn.close()
         closers = [self._redis.aclose(), self._probe.aclose()]
+        if self._sentinel is not None:
+            closers.append(self._sentinel.aclose())
         if self._pubsub is not None:
             closers.insert(0, self._pubsub.aclose())
         for closer in closers:

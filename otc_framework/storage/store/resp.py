@@ -21,7 +21,7 @@ import asyncio
 import hashlib
 import ssl as tls
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import hiredis
@@ -89,15 +89,27 @@ class _Protocol(asyncio.Protocol):
                     future.set_exception(reply)
                 else:
                     future.set_result(reply)
+            if isinstance(reply, ReplyError) and str(reply).startswith("READONLY"):
+                # A replica now (a failover demoted it): the next command finds the master.
+                self._owner.lose(self, ConnectionLost("the server is no longer the master"))
+                return
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._owner.lose(self, ConnectionLost(f"connection closed ({exc})" if exc else "connection closed by the server"))
 
 
-class PipelinedConnection:
-    """``await call("GET", key)``; ``await script(Script(...), keys, args)``."""
+Locate = Callable[[], Awaitable[tuple[str, int]]]
 
-    def __init__(self, url: str, *, timeout: float, connect_timeout: float) -> None:
+
+class PipelinedConnection:
+    """``await call("GET", key)``; ``await script(Script(...), keys, args)``.
+
+    ``locate``, when given, names the server at each new connection (Sentinel: the master of
+    the moment), and the server must then say it is a master (``ROLE``); the URL gives the
+    credentials and the database."""
+
+    def __init__(self, url: str, *, timeout: float, connect_timeout: float, locate: Locate | None = None) -> None:
+        self._locate = locate
         options = parse_url(url)
         self._host = options.get("host", "localhost")
         self._port = int(options.get("port", 6379))
@@ -166,16 +178,20 @@ class PipelinedConnection:
                 return self._protocol
             loop = asyncio.get_running_loop()
             async with asyncio.timeout(self._connect_timeout):
+                host, port = await self._locate() if self._locate is not None else (self._host, self._port)
                 if self._path:
                     _, protocol = await loop.create_unix_connection(lambda: _Protocol(self), self._path)
                 else:
                     context = tls.create_default_context() if self._tls else None
-                    _, protocol = await loop.create_connection(lambda: _Protocol(self), self._host, self._port,
-                                                               ssl=context)
+                    _, protocol = await loop.create_connection(lambda: _Protocol(self), host, port, ssl=context)
                 self._live = protocol
                 try:
                     for command in self._hello:
                         await self._greet(protocol, command)
+                    if self._locate is not None:
+                        role = await self._send(protocol, pack(["ROLE"]))
+                        if not role or role[0] != "master":
+                            raise ConnectionLost(f"{host}:{port} is not the master (it is a {role and role[0]})")
                 except BaseException:
                     assert protocol.transport is not None
                     protocol.transport.abort()
