@@ -57,6 +57,12 @@ class ServerConfig(_Section):
     # X-Forwarded-For believed (its last address, the one the proxy saw).
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        # "10.0.0.10, 10.0.1.0/24" from an OTC__SERVER__TRUSTED_PROXIES variable.
+        return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+
 
 class DatabaseConfig(_Section):
     url: SecretStr = Field(description="sqlite:///path/otc.sqlite3 or postgres://user:pass@host:5432/db")

@@ -85,7 +85,7 @@ def otc_serve(
 
 @contextmanager
 def hosts(tmp_path: Path, database_url: str, namespace: str, spot_section: dict[str, Any], *, count: int = 2,
-          workers: int = 1, toml: str = "") -> Iterator[list[Served]]:
+          workers: int = 1, toml: str = "", env: dict[str, str] | None = None) -> Iterator[list[Served]]:
     """``count`` hosts (each an ``otc serve`` on its own port) sharing the database and the store,
     always open and priced from the ValorPro fake at ``spot_section``."""
     sections = "[market_hours]\nalways_open = true\n[pricing]\nsecond_source = \"\"\n" + toml
@@ -95,6 +95,8 @@ def hosts(tmp_path: Path, database_url: str, namespace: str, spot_section: dict[
         for index in range(count):
             directory = tmp_path / f"host{index}"
             directory.mkdir()
-            served.append(stack.enter_context(otc_serve(directory, database_url, namespace, workers=workers,
-                                                        toml=sections, plugins=["spot_valorpro"])))
+            # Each host's database sessions carry its name (pg_stat_activity.application_name).
+            named = database_url + ("&" if "?" in database_url else "?") + f"application_name=host{index}"
+            served.append(stack.enter_context(otc_serve(directory, named, namespace, workers=workers,
+                                                        toml=sections, plugins=["spot_valorpro"], env=env)))
         yield served
