@@ -8,9 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,21 +29,10 @@ from otc_framework.storage.models import AuditLog, AuditSource, Role, Tier
 from otc_framework.testing.fake_venue import DemoSettings
 from otc_framework.testing.pytest_plugin import services_required
 from otc_spot_valorpro.fake import ValorProDemoVenue
+from tests.nginx_proxy import NGINX, Nginx
 from tests.served import Served, hosts
-from tests.test_demo import free_port
 
-SHIPPED = Path(__file__).parents[2] / "deployments" / "production" / "nginx.conf"
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 QUOTE = {"currency": "USDT", "settlement": "D0", "amount": "1000"}
-
-
-def render(site: str, ports: list[int], listen: int) -> str:
-    """The shipped site with this machine's hosts and port: only addresses change."""
-    names = iter(["desk-a", "desk-b"])
-    for port in ports:
-        site = site.replace(f"server {next(names)}:8080", f"server 127.0.0.1:{port}")
-    assert not re.search(r"server desk-", site), "the shipped upstreams changed: update this test"
-    return site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
 
 
 @pytest.fixture
@@ -65,35 +52,13 @@ async def spot() -> AsyncIterator[dict]:
     await venue.stop()
 
 
-class Nginx:
-    def __init__(self, binary: str, directory: Path, served: list[Served]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        directory.mkdir()
-        ports = [urlsplit(s.url).port or 0 for s in served]
-        (directory / "otc.conf").write_text(render(SHIPPED.read_text(), ports, self.port))
-        (directory / "nginx.conf").write_text(
-            f"worker_processes 1;\npid {directory}/nginx.pid;\nerror_log {directory}/error.log;\n"
-            "events { worker_connections 1024; }\n"
-            f"http {{\n  access_log off;\n  client_body_temp_path {directory}/body;\n"
-            f"  proxy_temp_path {directory}/proxy;\n  include {directory}/otc.conf;\n}}\n"
-        )
-        self.directory = directory
-        self.process = subprocess.Popen([binary, "-c", str(directory / "nginx.conf"), "-p", str(directory),
-                                         "-g", "daemon off; user root;"], stderr=subprocess.PIPE)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
 @pytest.fixture
 def two_hosts_behind_nginx(migrated_database_url: str, store_namespace: str, tmp_path: Path, spot: dict,
                            nginx_binary: str) -> Iterator[tuple[Nginx, list[Served]]]:
     # nginx connects from 127.0.0.1: the desk believes its X-Forwarded-For, and no one else's.
     with hosts(tmp_path, migrated_database_url, store_namespace, spot,
                env={"OTC__SERVER__TRUSTED_PROXIES": "127.0.0.1"}) as served:
-        proxy = Nginx(nginx_binary, tmp_path / "nginx", served)
+        proxy = Nginx(nginx_binary, tmp_path / "nginx", [urlsplit(s.url).port or 0 for s in served])
         try:
             yield proxy, served
         finally:
