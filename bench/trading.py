@@ -330,7 +330,8 @@ def free_port() -> int:
 
 
 def write_config(tmp: Path, args: argparse.Namespace, port: int, dsn: str, ns: str,
-                 sections: dict[str, dict[str, Any]]) -> Path:
+                 sections: dict[str, dict[str, Any]], *, store_url: str = REDIS_URL, extra: str = "",
+                 jwt_secret: str | None = None) -> Path:
     from otc_framework.testing.fake_venue import plugin_toml
 
     path = tmp / "otc.toml"
@@ -342,10 +343,10 @@ workers = {args.workers}
 [database]
 url = "{dsn}?maxsize=20"
 [store]
-url = "{REDIS_URL}"
+url = "{store_url}"
 namespace = "{ns}"
 [auth]
-jwt_secret = "{secrets.token_urlsafe(48)}"
+jwt_secret = "{jwt_secret or secrets.token_urlsafe(48)}"
 [market_hours]
 always_open = true
 [pricing]
@@ -359,7 +360,7 @@ login_per_second = 100000
 level = "WARNING"
 [plugins]
 enabled = {json.dumps(list(sections))}
-""" + plugin_toml(sections))
+""" + plugin_toml(sections) + extra)
     return path
 
 

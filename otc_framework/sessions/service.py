@@ -138,10 +138,14 @@ class TradingDesk:
         client_id = caller.client.id
         outcome, payload = await self.store.take_owned(session_key(session_id), client_id, TOMBSTONE_TTL_SECONDS)
         if outcome is not TakeOutcome.TAKEN:
-            if outcome is TakeOutcome.TAKEN_BEFORE and oid is not None:
-                existing = await repository.find(client_id=client_id, oid=oid, session_id=session_id)
+            if outcome is not TakeOutcome.NOT_OWNER:
+                # The database, not the store, says whether this session traded: a tombstone
+                # lost in a Redis failover, or expired, must not make a recorded trade "expired".
+                existing = await repository.find(client_id=client_id, session_id=session_id)
                 if existing is not None:
-                    return await self._replayed(caller, existing)
+                    if oid is not None and existing.oid == oid:
+                        return await self._replayed(caller, existing)
+                    outcome = TakeOutcome.TAKEN_BEFORE
             await self._refuse(caller, session_id, oid, _refusal(outcome))
         assert payload is not None
         session = QuoteSession.from_json(payload)
