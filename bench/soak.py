@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import random
 import re
@@ -41,6 +42,9 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from multiprocessing import get_context
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +94,8 @@ class Host:
     log: Path
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    started_pids: list[int] = field(default_factory=list)
+    read_up_to: int = 0
 
     @property
     def url(self) -> str:
@@ -105,7 +111,13 @@ class Host:
 
     def workers(self) -> list[int]:
         """The live HTTP workers (Sanic logs each as it starts; the manager process is not one)."""
-        return [pid for pid in map(int, STARTED.findall(self.log.read_text(errors="replace"))) if alive(pid)]
+        with self.log.open("rb") as log:
+            log.seek(self.read_up_to)
+            fresh = log.read()
+        complete = fresh[:fresh.rfind(b"\n") + 1]
+        self.read_up_to += len(complete)
+        self.started_pids += map(int, STARTED.findall(complete.decode(errors="replace")))
+        return [pid for pid in self.started_pids if alive(pid)]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -387,22 +399,36 @@ async def verify(dsn: str, record: Record, bot_clients: dict[str, str], venues: 
     return ok, checks
 
 
+def serve_venues(conn: Connection, desk_url: str) -> None:
+    """In a process of their own, so that the load this script makes never starves the fakes
+    (a starved fake misses its WebSocket pings, and its drops would read as the desk's faults)."""
+    from otc_framework.demo import VenueThread
+    from otc_framework.plugins import demo_venues
+    from otc_framework.testing.fake_venue import DemoSettings
+    from otc_spot_valorpro.fake import ValorProDemoVenue
+
+    logging.disable(logging.WARNING)  # their own chatter about the connections the soak kills
+    venues = VenueThread()
+    wanted = {"spot_valorpro": ValorProDemoVenue(), **demo_venues(("lp_nonco", "lp_horizon", "channel_whatsapp"))}
+    sections = venues.start(wanted, DemoSettings(Decimal("5.0000"), desk_url=desk_url))
+    conn.send((sections, venues.urls()))
+    conn.recv()  # until told to stop
+    venues.stop()
+
+
 async def run(args: argparse.Namespace) -> int:
     from otc_framework.admin.access import Actor
     from otc_framework.admin.clients import create_client
-    from otc_framework.demo import VenueThread
-    from otc_framework.plugins import demo_venues
     from otc_framework.storage.database import close_database, migrate, open_database
     from otc_framework.storage.models import AuditSource, Tier
-    from otc_framework.testing.fake_venue import DemoSettings
-    from otc_spot_valorpro.fake import ValorProDemoVenue
 
     tmp = Path(tempfile.mkdtemp(prefix="otc-soak-"))
     postgres = PostgresServer().start()
     redis = SentinelCluster(tmp / "redis")
     (tmp / "redis").mkdir()
     redis.start()
-    venues = VenueThread()
+    venues, child = get_context("spawn").Pipe()
+    fakes: BaseProcess | None = None
     hosts: list[Host] = []
     proxy: Nginx | None = None
     duration = args.minutes * 60
@@ -417,9 +443,10 @@ async def run(args: argparse.Namespace) -> int:
         await conn.close()
         lb_port = free_port()
         jwt_secret = secrets.token_urlsafe(48)  # one per deployment: a token works on every host
-        wanted = {"spot_valorpro": ValorProDemoVenue(),
-                  **demo_venues(("lp_nonco", "lp_horizon", "channel_whatsapp"))}
-        sections = venues.start(wanted, DemoSettings(Decimal("5.0000"), desk_url=f"http://127.0.0.1:{lb_port}"))
+        fakes = get_context("spawn").Process(target=serve_venues, args=(child, f"http://127.0.0.1:{lb_port}"),
+                                             daemon=True)
+        fakes.start()
+        sections, urls = venues.recv()
         for index in range(2):
             directory = tmp / f"host{index}"
             directory.mkdir()
@@ -460,8 +487,7 @@ async def run(args: argparse.Namespace) -> int:
         faults = Faults(hosts, redis, postgres, record, started)
         every = args.clients / args.rate
         loads = [asyncio.create_task(api_load(proxy.url, token, until, record, every)) for token in tokens]
-        evolution = venues.urls()["channel_whatsapp"]
-        assert evolution is not None
+        evolution = urls["channel_whatsapp"]
         loads += [asyncio.create_task(bot_load(evolution, group, until, record)) for group in groups]
         keeper = asyncio.create_task(faults.keep_hosts_up(until + 5))
         print("fault timeline:", flush=True)
@@ -481,7 +507,7 @@ async def run(args: argparse.Namespace) -> int:
 
         orders = {}
         for name in ("lp_nonco", "lp_horizon"):
-            orders[name] = httpx.get(f"{venues.urls()[name]}/_orders", timeout=10).json()
+            orders[name] = httpx.get(f"{urls[name]}/_orders", timeout=10).json()
         ok, checks = await verify(dsn, record, groups, orders, patience=args.patience)
 
         print("\nthroughput (closes answered 201 per second, API), before / during / after each fault:")
@@ -515,7 +541,9 @@ async def run(args: argparse.Namespace) -> int:
             host.stop()
         if proxy is not None:
             proxy.stop()
-        venues.stop()
+        if fakes is not None:
+            venues.send("stop")
+            fakes.join(30)
         redis.stop()
         postgres.remove()
 

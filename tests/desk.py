@@ -4,6 +4,7 @@ source at 5.0000, with helpers to make clients, log in, quote and close."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -51,6 +52,33 @@ class Desk:
 
     async def close(self, token: str, session_id: str, **body: Any) -> Any:
         return await self.http.post(f"/v1/sessions/{session_id}/close", json=body or None, headers=bearer(token))
+
+    async def trade(self, token: str) -> Any:
+        """Quote then close: the close's answer, or the quote's when it was refused."""
+        quoted = await self.quote(token)
+        if quoted.status_code != 201:
+            return quoted
+        return await self.close(token, quoted.json()["sessionId"])
+
+    async def trades_during(self, token: str, fault: asyncio.Task[Any]) -> list[tuple[int, str, float]]:
+        """Trade again and again until ``fault`` is done: (status, problem code, seconds) of each."""
+        answers = []
+        while not fault.done():
+            started = time.monotonic()
+            answer = await self.trade(token)
+            answers.append((answer.status_code, answer.json().get("code", ""), time.monotonic() - started))
+            await asyncio.sleep(0.05)
+        await fault
+        return answers
+
+    async def serving_again(self, token: str, bound: float = 30.0) -> float:
+        """Seconds until a trade is answered 201 again; meanwhile every answer is NOT_READY."""
+        started = time.monotonic()
+        while (answer := await self.trade(token)).status_code != 201:
+            assert (answer.status_code, answer.json()["code"]) == (503, "NOT_READY"), answer.text
+            assert time.monotonic() - started < bound, "the desk never served again"
+            await asyncio.sleep(0.1)
+        return time.monotonic() - started
 
     async def set_control(self, key: str, value: Any) -> None:
         await set_control(self.runtime.backoffice, Actor("test", AuditSource.ADMIN), key, value)

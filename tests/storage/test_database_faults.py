@@ -4,18 +4,15 @@ database restarts answers NOT_READY meanwhile and serves again by itself."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
 from tortoise.connection import get_connection
 
-from otc_framework.plugins import build_plugin_host
 from otc_framework.storage.database import close_database, migrate, open_database, tortoise_config
 from otc_framework.storage.models import Closing
 from otc_framework.web import create_app
-from tests import scripted_plugin
-from tests.desk import Desk, desk_config
+from tests.desk import Desk, scripted_desk
 from tests.postgres_cluster import PostgresServer, private_postgres, require_postgres_binaries  # noqa: F401
 
 
@@ -44,43 +41,22 @@ async def test_writes_go_to_the_server_that_takes_them() -> None:
         primary.remove()
 
 
-async def trade(desk: Desk, token: str) -> Any:
-    quoted = await desk.quote(token)
-    if quoted.status_code != 201:
-        return quoted
-    return await desk.close(token, quoted.json()["sessionId"])
-
-
 @pytest.mark.parametrize("store_url", ["redis"], indirect=True)
 async def test_a_database_restart_answers_not_ready_then_recovers(
         private_postgres: PostgresServer, store_url: str, store_namespace: str, serve: Any) -> None:  # noqa: F811
     url = f"{private_postgres.url}/postgres"
     await migrate(url)
-    config = desk_config(url, store_url, store_namespace)
-    plugins = build_plugin_host(config, modules={"scripted": scripted_plugin.plugin}, env={})
+    config, plugins = scripted_desk(url, store_url, store_namespace)
     desk = Desk(await serve(create_app(config, plugins, unique_name=True)))
     await desk.wait_for_spot()
     _, token = await desk.client("restart")
-    assert (await trade(desk, token)).status_code == 201
+    assert (await desk.trade(token)).status_code == 201
 
-    restarted = asyncio.create_task(asyncio.to_thread(private_postgres.restart, 1.0))
-    answers: list[tuple[int, str, float]] = []
-    while not restarted.done():
-        started = time.monotonic()
-        answer = await trade(desk, token)
-        answers.append((answer.status_code, answer.json().get("code", ""), time.monotonic() - started))
-        await asyncio.sleep(0.05)
-    await restarted
+    answers = await desk.trades_during(token, asyncio.create_task(asyncio.to_thread(private_postgres.restart, 1.0)))
     during = {(status, code) for status, code, _ in answers}
     assert during <= {(503, "NOT_READY"), (201, "")}, during
     assert (503, "NOT_READY") in during
-
-    deadline = time.monotonic() + 30
-    while (answer := await trade(desk, token)).status_code != 201:
-        assert (answer.status_code, answer.json()["code"]) == (503, "NOT_READY"), answer.text
-        assert time.monotonic() < deadline, "the desk never served again"
-        await asyncio.sleep(0.1)
+    await desk.serving_again(token)
     assert (await desk.http.get("/health/ready")).status_code == 200
-    answered = 2 + sum(1 for status, _, _ in answers if status == 201)
-    assert await Closing.all().count() == answered
+    assert await Closing.all().count() == 2 + sum(1 for status, _, _ in answers if status == 201)
     print(f"{len(answers)} trades tried during the restart, the slowest answer {max(s for *_, s in answers):.3f} s")

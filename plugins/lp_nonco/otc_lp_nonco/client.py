@@ -136,11 +136,14 @@ F_DATA = "data"
 F_SEQ = "seqNum"
 F_INITIAL = "initial"
 F_ACTION = "action"
+F_NEXT = "next"  # a paging tag: more of this answer follows when asked for (TYPE_PAGE)
+F_AFTER = "after"
 F_STREAMS = "streams"
 F_NAME = "name"
 F_TS = "ts"
 
 TYPE_SUBSCRIBE = "subscribe"
+TYPE_PAGE = "page"
 TYPE_ERROR = "error"
 TYPE_MARKET_DATA = "MarketDataSnapshot"
 TYPE_QUOTE_REQUEST = "QuoteRequest"
@@ -199,6 +202,7 @@ ORD_STATUS_FILLED = "Filled"
 MAX_QUOTE_REQ_ID = 36
 STALE_SNAPSHOT_SECONDS = 5.0
 LOOKUP_WINDOW = timedelta(days=7)
+MAX_LOOKUP_PAGES = 1000
 BACKOFF_INITIAL_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 30.0
 DEFAULT_RETRY_AFTER_SECONDS = 2.0
@@ -258,6 +262,7 @@ class Frame:
     seq_num: int | None = None
     initial: bool = False
     action: str | None = None
+    next: str | None = None
 
 
 class FrameError(ValueError):
@@ -283,6 +288,7 @@ def decode_frame(raw: str | bytes) -> Frame:
         raise FrameError(f"{F_DATA!r} is not a list of objects")
     seq = body.get(F_SEQ)
     action = body.get(F_ACTION)
+    more = body.get(F_NEXT)
     return Frame(
         type=frame_type,
         reqid=reqid,
@@ -290,6 +296,7 @@ def decode_frame(raw: str | bytes) -> Frame:
         seq_num=seq if isinstance(seq, int) and not isinstance(seq, bool) else None,
         initial=body.get(F_INITIAL) is True,
         action=action if isinstance(action, str) else None,
+        next=str(more) if isinstance(more, (str, int)) and not isinstance(more, bool) and more != "" else None,
     )
 
 
@@ -467,14 +474,24 @@ class NoncoProvider(LiquidityProvider):
     async def lookup_order(self, client_order_id: str) -> OrderLookup:
         what = "order lookup"
         stream = {F_NAME: TYPE_EXECUTION_REPORT, F_START_DATE: format_timestamp(self._now() - LOOKUP_WINDOW)}
-        async with self._request(TYPE_SUBSCRIBE, None, what, streams=[stream]) as (_, queue):
-            deadline = asyncio.get_running_loop().time() + self._timeout
-            frame = await self._next(queue, deadline, what)
-        if frame.type == TYPE_ERROR:
-            raise self._error_of(frame, what)
-        if frame.type != TYPE_EXECUTION_REPORT:
-            raise VenueError(PROVIDER_NAME, f"{what}: unexpected {one_line(frame.type, 40)!r} frame")
-        reports = [r for r in frame.data if r.get(F_CL_ORD_ID) == client_order_id]
+        found: list[Mapping[str, Any]] = []
+        async with self._request(TYPE_SUBSCRIBE, None, what, streams=[stream]) as (reqid, queue):
+            # The replay comes in pages (``next``): a week of reports in one frame would outgrow
+            # any frame limit, and the order may be on any page.
+            for _ in range(MAX_LOOKUP_PAGES):
+                deadline = asyncio.get_running_loop().time() + self._timeout
+                frame = await self._next(queue, deadline, what)
+                if frame.type == TYPE_ERROR:
+                    raise self._error_of(frame, what)
+                if frame.type != TYPE_EXECUTION_REPORT:
+                    raise VenueError(PROVIDER_NAME, f"{what}: unexpected {one_line(frame.type, 40)!r} frame")
+                found += [r for r in frame.data if r.get(F_CL_ORD_ID) == client_order_id]
+                if frame.next is None:
+                    break
+                await self._send_on(reqid, TYPE_PAGE, what, streams=[{**stream, F_AFTER: frame.next}])
+            else:
+                raise VenueError(PROVIDER_NAME, f"{what}: more than {MAX_LOOKUP_PAGES} pages of reports")
+        reports = found
         executions: dict[str, Execution] = {}
         last: str | None = None
         text = ""
@@ -538,6 +555,14 @@ class NoncoProvider(LiquidityProvider):
             yield reqid, queue
         finally:
             self._pending.pop(reqid, None)
+
+    async def _send_on(self, reqid: int, frame_type: str, what: str, **extra: Any) -> None:
+        """Send a further frame of a request already open (the next page of its answer)."""
+        ws = await self._connection(what)
+        try:
+            await asyncio.wait_for(ws.send(encode_frame(frame_type, reqid, None, **extra)), self._timeout)
+        except (ConnectionClosed, WebSocketException, OSError, TimeoutError) as exc:
+            raise VenueError(PROVIDER_NAME, f"{what}: connection lost while sending ({type(exc).__name__})") from None
 
     async def _next(
         self, queue: asyncio.Queue[Frame | _Dropped], deadline: float, what: str, client_order_id: str | None = None

@@ -9,7 +9,9 @@
   Rejected report; ``expire_quotes()`` ends every validity at once;
 - an order fills the whole quote at its price (one Trade report with an ``ExecID``); a
   ClOrdID seen before is answered with its reports and fills nothing; a quote fills once;
-- every execution report is kept for the ExecutionReport replay (``StartDate``).
+- every execution report is kept for the ExecutionReport replay (``StartDate``), answered
+  ``REPLAY_PAGE`` reports a frame: a frame with ``next`` is followed, when the client sends
+  ``{"type": "page", "streams": [{..., "after": next}]}`` on the same reqid, by the next page.
 
 The app (``create_app``) refuses the upgrade with 401 unless ``ApiKey`` is the key and
 ``ApiSign`` signs ``ApiTimestamp`` (within ``MAX_SKEW_SECONDS``) with the secret; it streams a
@@ -63,6 +65,7 @@ from otc_lp_nonco.client import (
     EXEC_REJECTED,
     EXEC_TRADE,
     F_ACTION,
+    F_AFTER,
     F_AVG_PX,
     F_BID_PX,
     F_BID_SIZE,
@@ -76,6 +79,7 @@ from otc_lp_nonco.client import (
     F_LAST_PX,
     F_LAST_QTY,
     F_NAME,
+    F_NEXT,
     F_OFFER_PX,
     F_OFFER_SIZE,
     F_ORD_STATUS,
@@ -114,6 +118,7 @@ from otc_lp_nonco.client import (
     TYPE_EXECUTION_REPORT,
     TYPE_MARKET_DATA,
     TYPE_NEW_ORDER,
+    TYPE_PAGE,
     TYPE_QUOTE,
     TYPE_QUOTE_CANCEL,
     TYPE_QUOTE_REQUEST,
@@ -131,6 +136,7 @@ TICK = Decimal("0.0001")
 SIZE = "5000000"
 SNAPSHOT_INTERVAL = 0.5
 MAX_SKEW_SECONDS = 30.0
+REPLAY_PAGE = 500  # reports per frame of an ExecutionReport replay
 
 Item = dict[str, Any]
 
@@ -369,6 +375,8 @@ class _Session:
         self.faults: Faults = ctx.faults
         self.streams: dict[int, tuple[str, str]] = {}
         self.seqs: dict[int, int] = {}
+        # An ExecutionReport replay answered in pages: reqid -> (the reports, where the next page starts).
+        self.replays: dict[int, tuple[list[Item], int]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
@@ -406,6 +414,8 @@ class _Session:
         """What the book does with a frame, as the frames it answers."""
         if kind == TYPE_SUBSCRIBE:
             return self.subscribe(reqid, frame.get(F_STREAMS))
+        if kind == TYPE_PAGE:
+            return self.next_page(reqid, frame.get(F_STREAMS))
         if kind == TYPE_QUOTE_REQUEST:
             answer = self.book.quote(first)
             return [(TYPE_ERROR, [answer])] if isinstance(answer, dict) else [(TYPE_QUOTE, [u]) for u in answer]
@@ -448,6 +458,8 @@ class _Session:
             frame.update({F_REQID: reqid, F_SEQ: self.seqs[reqid]})
             frame.setdefault(F_INITIAL, self.seqs[reqid] == 1)
             frame.setdefault(F_ACTION, ACTION_UPDATE)
+            if frame_type == TYPE_EXECUTION_REPORT and reqid in self.replays:
+                frame[F_NEXT] = str(self.replays[reqid][1])
         await self.ws.send(_dumps(frame))
 
     async def push(self) -> None:
@@ -461,6 +473,22 @@ class _Session:
                 return
             for reqid, (symbol, settl_type) in list(self.streams.items()):
                 await self.send(reqid, TYPE_MARKET_DATA, [self.book.snapshot(symbol, settl_type)])
+
+    def page(self, reqid: int, reports: list[Item], start: int) -> Replies:
+        """One page of a replay; ``send`` tags the frame with ``next`` while more remain."""
+        end = start + REPLAY_PAGE
+        if end < len(reports):
+            self.replays[reqid] = (reports, end)
+        else:
+            self.replays.pop(reqid, None)
+        return [(TYPE_EXECUTION_REPORT, reports[start:end])]
+
+    def next_page(self, reqid: int | None, wanted: Any) -> Replies:
+        spec = wanted[0] if isinstance(wanted, list) and wanted and isinstance(wanted[0], dict) else {}
+        pending = self.replays.get(reqid) if reqid is not None else None
+        if reqid is None or pending is None or str(spec.get(F_AFTER)) != str(pending[1]):
+            return [(TYPE_ERROR, [error_item(400, "no such page")])]
+        return self.page(reqid, *pending)
 
     def subscribe(self, reqid: int | None, wanted: Any) -> Replies:
         specs = wanted if isinstance(wanted, list) and wanted and all(isinstance(s, dict) for s in wanted) else None
@@ -477,7 +505,7 @@ class _Session:
             return [(TYPE_MARKET_DATA, [self.book.snapshot(symbol, settl_type)])]
         if name == TYPE_EXECUTION_REPORT:
             answer = self.book.replay(spec.get(F_START_DATE))
-            return [(TYPE_ERROR, [answer])] if isinstance(answer, dict) else [(TYPE_EXECUTION_REPORT, answer)]
+            return [(TYPE_ERROR, [answer])] if isinstance(answer, dict) else self.page(reqid, answer, 0)
         return [(TYPE_ERROR, [error_item(400, f"unknown stream {str(name)[:40]}")])]
 
 

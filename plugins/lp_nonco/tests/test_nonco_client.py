@@ -27,6 +27,7 @@ from otc_lp_nonco.client import (
     sign,
 )
 from otc_lp_nonco.config import CONTROL_VALIDITY, NoncoConfig
+from otc_lp_nonco import fake
 from otc_lp_nonco.fake import create_app
 
 API_KEY = "nc-client-secret-api-key-0123456789"
@@ -259,5 +260,24 @@ async def test_live_validity_control_and_quote_cancel(loopback: Any) -> None:
         lookup = await provider.lookup_order("order-on-a-canceled-quote")
         assert lookup.state is OrderState.REJECTED and lookup.fill is None
         assert server.app.ctx.book.executions == []
+    finally:
+        await provider.aclose()
+
+
+async def test_a_lookup_reads_every_page_of_the_replay(loopback: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A week of reports outgrows any frame: the venue pages its replay, and the order may be on any page.
+    monkeypatch.setattr(fake, "REPLAY_PAGE", 2)
+    server = await _server(loopback)
+    provider = provider_for(server)
+    try:
+        for n in range(4):
+            quote = await provider.request_quote("SELL", "USDC", "D0", Decimal("1000"))
+            await provider.execute_quote(quote, f"order-{n}")
+        first, last = await provider.lookup_order("order-0"), await provider.lookup_order("order-3")
+        assert first.state is last.state is OrderState.FILLED
+        assert (await provider.lookup_order("order-never-sent")).state is OrderState.NOT_FOUND
+        pages = [item["frame"] for item in server.app.ctx.inbox.items if item["frame"]["type"] == "page"]
+        per_lookup = -(-len(server.app.ctx.book.reports) // 2) - 1  # every page after the first is asked for
+        assert per_lookup >= 3 and len(pages) == 3 * per_lookup and all(p["streams"][0]["after"] for p in pages)
     finally:
         await provider.aclose()
