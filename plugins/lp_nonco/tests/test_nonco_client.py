@@ -16,6 +16,7 @@ from otc_framework.errors import VenueError, VenueRefused, VenueUnknownOutcome
 from otc_framework.ports import OrderState
 from otc_framework.testing.fake_venue import LoopbackServer
 from otc_framework.testing.lp_contract import lost_execution_fault
+from otc_lp_nonco import fake
 from otc_lp_nonco.client import (
     TYPE_NEW_ORDER,
     FrameError,
@@ -27,7 +28,6 @@ from otc_lp_nonco.client import (
     sign,
 )
 from otc_lp_nonco.config import CONTROL_VALIDITY, NoncoConfig
-from otc_lp_nonco import fake
 from otc_lp_nonco.fake import create_app
 
 API_KEY = "nc-client-secret-api-key-0123456789"
