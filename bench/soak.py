@@ -1,5 +1,5 @@
 """Soak with faults: minutes of trading through nginx while workers, lease holders, Redis and
-PostgreSQL fail on a schedule; then nothing may be lost or doubled (issue 15, SPEC §18).
+PostgreSQL fail and hosts drain, on a schedule; then nothing may be lost or doubled (SPEC §18).
 
 Two hosts (``otc serve``, ``--workers`` each) sit behind the shipped nginx.conf, on a private
 PostgreSQL and a private Redis master/replica watched by a Sentinel (``redis+sentinel://``),
@@ -11,8 +11,9 @@ a close whose answer never came is asked again with its OID at the end, never re
 The schedule spreads over the run: SIGKILL of HTTP workers (``--worker-kills``), SIGKILL of the
 worker holding the execution lease (``--lease-kills``; every lease it held is followed until
 another worker holds it), Redis failovers (the master killed; brought back as a replica a
-while later) and PostgreSQL restarts (stopped as by a crash, started 2 s later). A host that
-exits (its workers kept dying) is started again, as systemd would.
+while later) PostgreSQL restarts (stopped as by a crash, started 2 s later), and drains (``--drains``: a
+host SIGTERMed as a deploy would, which must exit 0, then started again). A host that exits
+on its own (its workers kept dying) is started again, as systemd would.
 
 At the end it checks: every close answered 201 is one closings row; rows = distinct OIDs =
 distinct sessions; every closing has one hedge, every hedge is final, the fakes received one
@@ -96,6 +97,7 @@ class Host:
     restarts: int = 0
     started_pids: list[int] = field(default_factory=list)
     read_up_to: int = 0
+    draining: bool = False
 
     @property
     def url(self) -> str:
@@ -295,6 +297,21 @@ class Faults:
         await asyncio.to_thread(self.redis.restart_old_master)
         self.note("old redis master back as a replica")
 
+    async def host_drain(self) -> None:
+        """SIGTERM one host as a deploy would, then start it again once it has exited."""
+        host = random.choice(self.hosts)
+        assert host.process is not None
+        host.draining = True
+        signalled = time.monotonic()
+        host.process.send_signal(signal.SIGTERM)
+        self.note("host SIGTERM (drain)", host=host.name)
+        code = await asyncio.to_thread(host.process.wait, 60)
+        self.note("host drained", host=host.name, exit=code, after_s=round(time.monotonic() - signalled, 2))
+        host.start()
+        await asyncio.to_thread(wait_ready, host.url, host.process, host.log)
+        host.draining = False
+        self.note("host started again", host=host.name)
+
     async def postgres_restart(self) -> None:
         self.note("postgresql stop (immediate)")
         await asyncio.to_thread(self.postgres.restart, 2.0)
@@ -303,7 +320,7 @@ class Faults:
     async def keep_hosts_up(self, until: float) -> None:
         while time.monotonic() < until:
             for host in self.hosts:
-                if host.process is not None and host.process.poll() is not None:
+                if not host.draining and host.process is not None and host.process.poll() is not None:
                     self.note("host exited; started again", host=host.name, exit=host.process.returncode)
                     host.restarts += 1
                     host.start()
@@ -313,7 +330,7 @@ class Faults:
 def schedule(args: argparse.Namespace, duration: float) -> list[tuple[float, str]]:
     """Every fault at a time of its own, spread over the run (not in its first or last 10 %)."""
     kinds = (["worker"] * args.worker_kills + ["lease"] * args.lease_kills + ["failover"] * args.failovers
-             + ["postgres"] * args.pg_restarts)
+             + ["postgres"] * args.pg_restarts + ["drain"] * args.drains)
     random.shuffle(kinds)
     span = duration * 0.8
     return [(duration * 0.1 + span * (i + 0.5) / len(kinds), kind) for i, kind in enumerate(kinds)]
@@ -499,6 +516,8 @@ async def run(args: argparse.Namespace) -> int:
                 await faults.lease_kill()
             elif kind == "failover":
                 await faults.redis_failover(back_after=min(20.0, duration * 0.02))
+            elif kind == "drain":
+                await faults.host_drain()
             else:
                 await faults.postgres_restart()
         await asyncio.gather(*loads)
@@ -560,6 +579,7 @@ def main() -> int:
     parser.add_argument("--lease-kills", type=int, default=5)
     parser.add_argument("--failovers", type=int, default=2)
     parser.add_argument("--pg-restarts", type=int, default=1)
+    parser.add_argument("--drains", type=int, default=2, help="hosts SIGTERMed (drained) and started again")
     parser.add_argument("--patience", type=float, default=180, help="seconds to let hedges and replies finish")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--json", type=Path)
