@@ -584,6 +584,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    # A SIGTERM'd soak still stops its hosts, nginx, Redis and PostgreSQL (``run``'s finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     random.seed(args.seed)
     os.chdir(ROOT)
     return asyncio.run(run(args))
