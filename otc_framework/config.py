@@ -55,13 +55,13 @@ class ServerConfig(_Section):
     drain_seconds: float = Field(10.0, gt=0, le=300)
     # Addresses or networks of the load balancers: only a request from one of them has its
     # X-Forwarded-For believed (its last address, the one the proxy saw).
-    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _listed(cls, value: object) -> object:
         # "10.0.0.10, 10.0.1.0/24" from an OTC__SERVER__TRUSTED_PROXIES variable.
-        return [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+        return tuple(item.strip() for item in value.split(",") if item.strip()) if isinstance(value, str) else value
 
 
 class DatabaseConfig(_Section):

@@ -39,7 +39,7 @@ def client_ip(request: Request) -> str | None:
     X-Forwarded-For is ignored, so a client cannot name its own address in the audit trail."""
     peer = request.ip or None
     proxies = request.app.ctx.config.server.trusted_proxies
-    if peer is None or not proxies or not _is_proxy(peer, tuple(proxies)):
+    if peer is None or not proxies or not _is_proxy(peer, proxies):
         return peer
     forwarded = request.headers.get("x-forwarded-for", "").rsplit(",", 1)[-1].strip()
     try:

@@ -76,9 +76,8 @@ async def rollback_only(connection: Any) -> None:
         await connection.execute("ROLLBACK")
 
 
-def _hosts(url: str) -> list[tuple[str, int]]:
-    """The servers of a multi-host PostgreSQL URL (``postgres://u@h1:5432,h2:5432/db``), in order."""
-    netloc = urlsplit(url).netloc.rpartition("@")[2]
+def _hosts(netloc: str) -> list[tuple[str, int]]:
+    """The servers of a multi-host PostgreSQL URL's ``h1:5432,h2:5432`` (after any login), in order."""
     hosts = []
     for item in netloc.split(","):
         if item.startswith("["):  # [IPv6]:port
@@ -96,13 +95,13 @@ def _hosts(url: str) -> list[tuple[str, int]]:
 def _connection(url: str) -> str | dict[str, Any]:
     # Expanding validates the URL now: Tortoise cannot clean up a context whose
     # connection failed to be configured.
-    hosts = _hosts(url) if "," in urlsplit(url).netloc else []
+    parts = urlsplit(url)
+    login, at, servers = parts.netloc.rpartition("@")
+    hosts = _hosts(servers) if "," in servers else []
     if hosts:
-        # Tortoise reads one host; asyncpg takes the list and tries each in turn.
-        parts = urlsplit(url)
-        login = parts.netloc.rpartition("@")[0]
-        first = f"{login}@{hosts[0][0]}:{hosts[0][1]}" if login else f"{hosts[0][0]}:{hosts[0][1]}"
-        url = parts._replace(netloc=first).geturl()
+        # Tortoise reads one host (the list replaces it below); asyncpg tries each in turn.
+        first, port = hosts[0]
+        url = parts._replace(netloc=f"{login}{at}{f'[{first}]' if ':' in first else first}:{port}").geturl()
     connection = expand_db_url(url)
     if connection["engine"] == "tortoise.backends.asyncpg":
         credentials = connection["credentials"]
@@ -149,7 +148,7 @@ async def close_database() -> None:
 _GONE: tuple[type[BaseException], ...] = (
     ConnectionError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,  # shutting down, admin shutdown, cannot connect now
-    DBConnectionError,
+    DBConnectionError, DatabaseUnavailable,
 )
 
 
@@ -159,7 +158,7 @@ def unavailable(exc: BaseException) -> bool:
     for _ in range(8):  # a chain of causes, bounded
         if seen is None:
             return False
-        if isinstance(seen, _GONE) or isinstance(seen, DatabaseUnavailable):
+        if isinstance(seen, _GONE):
             return True
         seen = seen.__cause__ or seen.__context__
     return False

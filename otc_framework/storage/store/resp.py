@@ -84,12 +84,13 @@ class _Protocol(asyncio.Protocol):
                 self._owner.lose(self, ConnectionLost("a reply came that no command asked for"))
                 return
             future, _ = waiting.popleft()
-            if not future.done():
-                if isinstance(reply, ReplyError):
-                    future.set_exception(reply)
-                else:
+            if not isinstance(reply, ReplyError):
+                if not future.done():
                     future.set_result(reply)
-            if isinstance(reply, ReplyError) and str(reply).startswith("READONLY"):
+                continue
+            if not future.done():
+                future.set_exception(reply)
+            if str(reply).startswith("READONLY"):
                 # A replica now (a failover demoted it): the next command finds the master.
                 self._owner.lose(self, ConnectionLost("the server is no longer the master"))
                 return
