@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from decimal import Decimal
 
 import pytest
+from tortoise import connections
 
+from otc_framework.sessions import service
 from otc_framework.sessions.service import oid_key
+from otc_framework.sessions.session import session_key
 from otc_framework.storage.models import AuditLog, Closing
 from tests import scripted_plugin
 from tests.desk import Desk, bearer
@@ -49,6 +53,25 @@ async def test_close_records_every_snapshot_column_and_audits(desk: Desk) -> Non
     created = await AuditLog.get(action="SESSION_CREATED", session_id=session_id)
     assert created.ip_address == "127.0.0.1" and str(created.client_id) == client_id
     assert scripted_plugin.CLOSINGS[-1]["id"] == body["closingId"]
+
+
+async def test_a_quote_whose_audit_row_fails_cannot_be_traded(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, token = await desk.client()
+    known = uuid.uuid4()
+    # The stdlib's uuid4, so the test knows the session id the failed quote would have had.
+    monkeypatch.setattr(service.uuid, "uuid4", lambda: known)
+    database = connections.get("default")
+    await database.execute_script("ALTER TABLE audit_logs RENAME TO audit_logs_away")
+    try:
+        refused = await desk.quote(token)
+    finally:
+        await database.execute_script("ALTER TABLE audit_logs_away RENAME TO audit_logs")
+    monkeypatch.undo()
+    assert refused.status_code >= 500 and "sessionId" not in refused.text
+    assert await desk.runtime.store.get(session_key(known.hex)) is None
+    expired = await desk.close(token, known.hex)
+    assert expired.status_code == 410 and expired.json()["code"] == "SESSION_EXPIRED"
+    assert await Closing.all().count() == 0
 
 
 async def test_oid_replay_answers_the_first_closing_and_creates_nothing(desk: Desk) -> None:
