@@ -19,6 +19,7 @@ from otc_framework.auth.tokens import Claims
 from otc_framework.errors import ApiDisabled, Forbidden, Unauthorized
 from otc_framework.reference import Reference
 from otc_framework.storage.models import Role
+from otc_framework.storage.store import Bucket, RateDecision
 
 BEARER = "bearer "
 
@@ -31,6 +32,8 @@ class Caller:
     ip: str | None
     # Values of the extra store keys the route asked for, in order.
     extras: list[str | None]
+    # The decision of the bucket the route asked to spend, when it asked for one.
+    spent: RateDecision | None = None
 
 
 def client_ip(request: Request) -> str | None:
@@ -65,24 +68,36 @@ def bearer_token(request: Request) -> str:
 
 
 ExtraKeys = Callable[[Claims], Sequence[str]]
+Spends = Callable[[str], Bucket]
 
 
-async def authenticate(request: Request, *, admin: bool = False, extra_keys: ExtraKeys | None = None) -> Caller:
+async def authenticate(
+    request: Request, *, admin: bool = False, extra_keys: ExtraKeys | None = None, spends: Spends | None = None
+) -> Caller:
     """Check the request's token; client routes also answer API_DISABLED when the API is off.
 
     ``extra_keys(claims)`` names store keys the route needs (its caller's OID key, say):
     they are read in the same round trip as the client record and the reference data.
+    ``spends(client_id)`` names a bucket of the caller's that the route spends on every
+    request: it is spent in that round trip too (``Caller.spent``); the route decides what a
+    refusal means.
     """
-    return await authenticate_token(request, bearer_token(request), admin=admin, extra_keys=extra_keys)
+    return await authenticate_token(request, bearer_token(request), admin=admin, extra_keys=extra_keys,
+                                    spends=spends)
 
 
 async def authenticate_token(
-    request: Request, token: str, *, admin: bool = False, extra_keys: ExtraKeys | None = None
+    request: Request, token: str, *, admin: bool = False, extra_keys: ExtraKeys | None = None,
+    spends: Spends | None = None,
 ) -> Caller:
     runtime = request.app.ctx.runtime
     claims = runtime.tokens.decode(token)
-    extra = extra_keys(claims) if extra_keys else ()
-    reference, values = await runtime.reference.current([client_key(claims.client_id), *extra])
+    keys = [client_key(claims.client_id), *(extra_keys(claims) if extra_keys else ())]
+    spent = None
+    if spends is None:
+        reference, values = await runtime.reference.current(keys)
+    else:
+        reference, values, spent = await runtime.reference.current_spending(keys, spends(claims.client_id))
     if not admin and not reference.controls.flag("api_enabled"):
         raise ApiDisabled("the client API is switched off")
     record = await client_record(runtime.store, claims.client_id, values[0])
@@ -90,7 +105,7 @@ async def authenticate_token(
     assert record is not None
     if admin and record.role is not Role.ADMIN:
         raise Forbidden("admin role required")
-    return Caller(record, claims, reference, client_ip(request), values[1:])
+    return Caller(record, claims, reference, client_ip(request), values[1:], spent)
 
 
 def check_token(record: ClientRecord | None, claims: Claims) -> None:

@@ -26,13 +26,16 @@ from otc_framework.controls.definition import ControlDefinition
 from otc_framework.controls.repository import load_stored
 from otc_framework.controls.values import Controls
 from otc_framework.pricing.spreads import SpreadGrid, load_spreads
-from otc_framework.storage.store import Store
+from otc_framework.storage.store import Bucket, RateDecision, Store
 
 AREAS = ("controls", "spreads", "holidays")
 
 
 def version_key(area: str) -> str:
     return f"ver:{area}"
+
+
+_VERSION_KEYS = tuple(version_key(area) for area in AREAS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,18 +62,29 @@ class ReferenceCache:
 
     async def current(self, extra_keys: Sequence[str] = ()) -> tuple[Reference, list[str | None]]:
         """The reference data in force, and the values of ``extra_keys``, in one round trip."""
-        values = await self.store.get_many([*(version_key(a) for a in AREAS), *extra_keys])
-        tokens = dict(zip(AREAS, values[: len(AREAS)], strict=True))
-        if self._reference is None or tokens != self._tokens:
-            await self._refresh(tokens)
-        assert self._reference is not None
-        return self._reference, values[len(AREAS):]
+        values = await self.store.get_many([*_VERSION_KEYS, *extra_keys])
+        return await self._in_force(values), values[len(AREAS):]
+
+    async def current_spending(
+        self, extra_keys: Sequence[str], bucket: Bucket
+    ) -> tuple[Reference, list[str | None], RateDecision]:
+        """``current``, with ``bucket`` spent in the same round trip."""
+        values, decision = await self.store.get_many_spending([*_VERSION_KEYS, *extra_keys], bucket)
+        return await self._in_force(values), values[len(AREAS):], decision
 
     async def changed(self, area: str) -> None:
         """Call after committing a change to ``area``: every worker reloads it."""
         if area not in self._loaders:
             raise ValueError(f"unknown reference area {area!r}")
         await self.store.set(version_key(area), uuid.uuid4().hex)
+
+    async def _in_force(self, values: list[str | None]) -> Reference:
+        """The reference data under the version tokens that lead ``values``."""
+        tokens = dict(zip(AREAS, values[: len(AREAS)], strict=True))
+        if self._reference is None or tokens != self._tokens:
+            await self._refresh(tokens)
+        assert self._reference is not None
+        return self._reference
 
     async def _refresh(self, tokens: dict[str, str | None]) -> None:
         async with self._lock:

@@ -78,10 +78,10 @@ class CloseSession(RequestModel):
 )
 async def create_session(request: Request) -> HTTPResponse:
     with timed(QUOTE_DURATION):
-        caller = await authenticate(request)
+        desk = request.app.ctx.runtime.desk
+        caller = await authenticate(request, spends=desk.quote_bucket)
         body = parse_body(request, CreateSession)
-        session = await request.app.ctx.runtime.desk.quote(caller, body.currency, body.settlement, body.amount,
-                                                           body.validity_seconds)
+        session = await desk.quote(caller, body.currency, body.settlement, body.amount, body.validity_seconds)
         return answer(SessionCreated(session_id=session.session_id, currency=body.currency, settlement=body.settlement,
                                      amount=session.amount, price=session.price, total_brl=session.total_brl,
                                      expires_at=session.expires_at), status=201)

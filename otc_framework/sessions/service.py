@@ -31,7 +31,7 @@ from otc_framework.alerts.service import AlertService
 from otc_framework.announce import announce
 from otc_framework.audit import AuditRow, record
 from otc_framework.auth.guard import Caller
-from otc_framework.auth.rate_limits import enforce
+from otc_framework.auth.rate_limits import refuse_if_spent
 from otc_framework.closings import repository
 from otc_framework.closings.repository import ClosingRow
 from otc_framework.closings.schemas import ClosingAnswer, closing_view
@@ -53,7 +53,7 @@ from otc_framework.reference import Reference
 from otc_framework.risk import RiskLimits
 from otc_framework.sessions.session import QuoteSession, session_key
 from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, Settlement, Side
-from otc_framework.storage.store import Store, TakeOutcome
+from otc_framework.storage.store import Bucket, Store, TakeOutcome
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,11 @@ class TradingDesk:
 
     # -- quote ---------------------------------------------------------------------------
 
+    def quote_bucket(self, client_id: str) -> Bucket:
+        """The client's quote bucket: the quote route spends it in the round trip that
+        authenticates the request, so a quote costs one store round trip less."""
+        return Bucket(f"quote:{client_id}", self.limits.quote_burst, self.limits.quote_per_second)
+
     async def quote(
         self, caller: Caller, currency: Currency, settlement: Settlement, amount: Decimal,
         validity_seconds: int | None,
@@ -103,8 +108,8 @@ class TradingDesk:
         if not data.calendar.is_open(now):
             next_open = data.calendar.next_open(now)
             raise MarketClosed("the market is closed", nextOpen=next_open.isoformat() if next_open else None)
-        await enforce(self.store, f"quote:{caller.client.id}", self.limits.quote_burst, self.limits.quote_per_second,
-                      "quotes")
+        assert caller.spent is not None, "the quote route spends quote_bucket as it authenticates"
+        refuse_if_spent(caller.spent, "quotes")
         check_amount(amount, data.controls.decimal("min_order_amount"), data.controls.decimal("max_order_amount"))
         await self.risk.check(caller.client, amount, data, now)
         priced = self.pipeline.quote(caller.client.tier, currency, settlement, data, now, validity_seconds)

@@ -33,7 +33,7 @@ from collections.abc import Callable
 import pytest
 
 from otc_framework.errors import StoreError
-from otc_framework.storage.store.base import Store, Subscription, TakeOutcome
+from otc_framework.storage.store.base import Bucket, Store, Subscription, TakeOutcome
 
 QUEUE_OVERFLOW = 1100
 RECEIVE_TIMEOUT = 5.0
@@ -242,6 +242,23 @@ class StoreContract:
         await store.set("client", "v")
         assert (await store.rate_limit("client", 1, refill_per_second=0.1)).allowed
         assert await store.get("client") == "v"
+
+    async def test_get_many_spending_reads_and_spends_one_bucket(self, store: Store) -> None:
+        await store.set("a", "1")
+        await store.set("c", "3")
+        bucket = Bucket("client", capacity=2, refill_per_second=0.1)
+        for left in (1.0, 0.0):
+            values, decision = await store.get_many_spending(["a", "b", "c"], bucket)
+            assert values == ["1", None, "3"] and decision.allowed and decision.remaining == pytest.approx(left, abs=0.01)
+        values, refused = await store.get_many_spending(["a"], bucket)
+        assert values == ["1"] and not refused.allowed and refused.retry_after > 0
+        # The same bucket as rate_limit's, and reading alone spends nothing else.
+        assert not (await store.rate_limit("client", 2, refill_per_second=0.1)).allowed
+        assert (await store.get_many_spending([], Bucket("other", 1, 0.1)))[1].allowed
+
+    async def test_get_many_spending_refuses_an_impossible_bucket(self, store: Store) -> None:
+        with pytest.raises(StoreError):
+            await store.get_many_spending(["a"], Bucket("client", capacity=2, refill_per_second=1, cost=3))
 
     # -- pub/sub ---------------------------------------------------------------------------
 

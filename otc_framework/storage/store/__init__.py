@@ -6,9 +6,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from otc_framework.errors import ConfigError
-from otc_framework.storage.store.base import RateDecision, Store, Subscription, TakeOutcome
+from otc_framework.storage.store.base import Bucket, RateDecision, Store, Subscription, TakeOutcome
 
-__all__ = ["RateDecision", "Store", "Subscription", "TakeOutcome", "open_store"]
+__all__ = ["Bucket", "RateDecision", "Store", "Subscription", "TakeOutcome", "open_store"]
 
 
 def open_store(url: str, *, namespace: str = "otc", workers: int = 1) -> Store:

@@ -26,6 +26,17 @@ class RateDecision:
     remaining: float
 
 
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A token bucket to spend from (``Store.get_many_spending``): ``capacity`` tokens,
+    refilled at ``refill_per_second``, ``cost`` taken per use."""
+
+    key: str
+    capacity: int
+    refill_per_second: float
+    cost: int = 1
+
+
 # An owned value is stored as ``owner + OWNER_SEPARATOR + value``; its tombstone holds the owner.
 OWNER_SEPARATOR = "\x1f"
 TOMBSTONE_SUFFIX = ":taken"
@@ -119,6 +130,11 @@ class Store(ABC):
         ``StoreError`` unless ``capacity >= 1``, ``refill_per_second > 0`` and
         ``0 <= cost <= capacity`` (a larger cost could never be served).
         """
+
+    @abstractmethod
+    async def get_many_spending(self, keys: Sequence[str], bucket: Bucket) -> tuple[list[str | None], RateDecision]:
+        """``get_many(keys)`` and ``rate_limit`` of ``bucket``, in one round trip: for a route
+        that reads its caller's keys and spends its caller's bucket on every request."""
 
     @abstractmethod
     async def publish(self, channel: str, message: str) -> None:

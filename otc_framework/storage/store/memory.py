@@ -19,6 +19,7 @@ from otc_framework.errors import StoreError
 from otc_framework.storage.store.base import (
     OWNER_SEPARATOR,
     TOMBSTONE_SUFFIX,
+    Bucket,
     RateDecision,
     Store,
     Subscription,
@@ -277,6 +278,11 @@ class MemoryStore(Store):
         return None if deadline is None else deadline - now
 
     # -- token bucket ----------------------------------------------------------------------
+
+    async def get_many_spending(self, keys: Sequence[str], bucket: Bucket) -> tuple[list[str | None], RateDecision]:
+        # Neither step yields: in one process the pair is one step, as the Redis script is.
+        return (await self.get_many(keys),
+                await self.rate_limit(bucket.key, bucket.capacity, bucket.refill_per_second, bucket.cost))
 
     async def rate_limit(
         self, key: str, capacity: int, refill_per_second: float, cost: int = 1

@@ -38,6 +38,7 @@ from otc_framework.metrics import STORE_ERRORS
 from otc_framework.storage.store.base import (
     OWNER_SEPARATOR,
     TOMBSTONE_SUFFIX,
+    Bucket,
     RateDecision,
     Store,
     Subscription,
@@ -63,31 +64,38 @@ log = logging.getLogger(__name__)
 # bucket at the same pace. State is a hash {tokens, at}; it expires once it would be full
 # again, when it is indistinguishable from an absent bucket. Numbers go back as strings
 # because Redis truncates Lua numbers to integers.
-TOKEN_BUCKET = Script("""
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local tokens = capacity
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-if state[1] then
-  local elapsed = math.max(0, now - tonumber(state[2]))
-  tokens = math.min(capacity, tonumber(state[1]) + elapsed * rate)
+_SPEND = """
+local function spend(key, capacity, rate, cost)
+  local clock = redis.call('TIME')
+  local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+  local tokens = capacity
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  if state[1] then
+    local elapsed = math.max(0, now - tonumber(state[2]))
+    tokens = math.min(capacity, tonumber(state[1]) + elapsed * rate)
+  end
+  local allowed = 0
+  local retry_after = 0
+  if tokens >= cost then
+    tokens = tokens - cost
+    allowed = 1
+  else
+    retry_after = (cost - tokens) / rate
+  end
+  redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%.6f', now))
+  local until_full = math.ceil((capacity - tokens) / rate * 1000) + 1
+  redis.call('PEXPIRE', key, string.format('%d', until_full))
+  return {allowed, string.format('%.17g', retry_after), string.format('%.17g', tokens)}
 end
-local allowed = 0
-local retry_after = 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
-else
-  retry_after = (cost - tokens) / rate
-end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens),
-           'at', string.format('%.6f', now))
-local until_full = math.ceil((capacity - tokens) / rate * 1000) + 1
-redis.call('PEXPIRE', KEYS[1], string.format('%d', until_full))
-return {allowed, string.format('%.17g', retry_after), string.format('%.17g', tokens)}
+"""
+TOKEN_BUCKET = Script(_SPEND + """
+return spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+""")
+
+# The bucket is KEYS[1], the keys read are the rest.
+GET_MANY_SPENDING = Script(_SPEND + """
+local decision = spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+return {decision, redis.call('MGET', unpack(KEYS, 2))}
 """)
 
 # Take when free, renew when already ours, refuse otherwise: one step, so two workers can
@@ -153,6 +161,11 @@ if taker == ARGV[1] then
 end
 return {'not_owner'}
 """)
+
+
+def _decision(answer: Sequence[str]) -> RateDecision:
+    allowed, retry_after, remaining = answer
+    return RateDecision(allowed=bool(int(allowed)), retry_after=float(retry_after), remaining=float(remaining))
 
 
 def _milliseconds(ttl: float) -> int:
@@ -358,14 +371,21 @@ class RedisStore(Store):
     ) -> RateDecision:
         check_bucket(capacity, refill_per_second, cost)
         with self._guard("rate_limit"):
-            allowed, retry_after, remaining = await self._conn.script(
+            answer = await self._conn.script(
                 TOKEN_BUCKET, [self._key(RATE_PREFIX + key)], [capacity, refill_per_second, cost],
             )
-        return RateDecision(
-            allowed=bool(int(allowed)),
-            retry_after=float(retry_after),
-            remaining=float(remaining),
-        )
+        return _decision(answer)
+
+    async def get_many_spending(self, keys: Sequence[str], bucket: Bucket) -> tuple[list[str | None], RateDecision]:
+        check_bucket(bucket.capacity, bucket.refill_per_second, bucket.cost)
+        if not keys:
+            return [], await self.rate_limit(bucket.key, bucket.capacity, bucket.refill_per_second, bucket.cost)
+        with self._guard("get_many_spending"):
+            decision, values = await self._conn.script(
+                GET_MANY_SPENDING, [self._key(RATE_PREFIX + bucket.key), *(self._key(key) for key in keys)],
+                [bucket.capacity, bucket.refill_per_second, bucket.cost],
+            )
+        return cast(list[str | None], values), _decision(decision)
 
     # -- leases ----------------------------------------------------------------------------
 
