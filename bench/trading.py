@@ -240,12 +240,12 @@ class Floor:
 
         from otc_framework.audit.trail import _POSTGRES_INSERT as AUDIT_INSERT
         from otc_framework.closings.repository import _insert_with_audit_sql
-        from otc_framework.storage.store.redis import SET_OWNED, TAKE_OWNED, TOKEN_BUCKET
+        from otc_framework.storage.store.redis import GET_MANY_SPENDING, SET_OWNED, TAKE_OWNED
 
         self.redis = Redis.from_pool(BlockingConnectionPool.from_url(REDIS_URL, max_connections=64,
                                                                      decode_responses=True))
         self.pg = await asyncpg.create_pool(self.job["dsn"], min_size=min(conc, 20), max_size=20)
-        self.bucket = self.redis.register_script(TOKEN_BUCKET.source)
+        self.read_and_spend = self.redis.register_script(GET_MANY_SPENDING.source)
         self.take = self.redis.register_script(TAKE_OWNED.source)
         self.set_owned = self.redis.register_script(SET_OWNED.source)
         self.close_sql = _insert_with_audit_sql(1)  # the API's close: one audit row
@@ -256,8 +256,8 @@ class Floor:
 
     async def quote(self) -> str:
         job, cid = self.job, self.client_id
-        await self.redis.mget(self.read_keys)
-        await self.bucket(keys=[self.ns + f"ratelimit:quote:{cid}"], args=[1000000, repr(1000000.0), 1])
+        await self.read_and_spend(keys=[self.ns + f"ratelimit:quote:{cid}", *self.read_keys],
+                                  args=[1000000, repr(1000000.0), 1])
         sid = uuid.uuid4().hex
         key = self.ns + f"session:{sid}"
         await self.set_owned(keys=[key, key + ":taken"], args=[job["session_value"], job["session_ttl_ms"]])
