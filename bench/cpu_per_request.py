@@ -1,6 +1,6 @@
 """The worker's CPU per answered request under the side-by-side load (not a test).
 
-    python3 bench/cpu_per_request.py [--loads quote.lua,trade.lua] [--seconds 10] [--reps 3]
+    .venv/bin/python bench/cpu_per_request.py [--loads quote.lua,trade.lua] [--seconds 10] [--reps 3]
 
 Starts `otc serve` with one worker as ../shared/bench/side_by_side.py does (its config, its
 stand-in ValorPro feed, its wrk scripts; run it from the project root after `make install`,
@@ -26,8 +26,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT.parent / "shared" / "bench"))
 import side_by_side as sbs  # noqa: E402
+
+from bench.trading import write_config  # noqa: E402
 
 OTC = ROOT / ".venv" / "bin" / "otc"
 
@@ -35,38 +38,6 @@ OTC = ROOT / ".venv" / "bin" / "otc"
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def config(port: int, database: str, namespace: str, spot_port: int) -> str:
-    return f"""name = "cpu-per-request"
-[server]
-host = "127.0.0.1"
-port = {port}
-workers = 1
-[database]
-url = "{sbs.PG}/{database}?maxsize=20"
-[store]
-url = "redis://127.0.0.1:6379/14"
-namespace = "{namespace}"
-[auth]
-jwt_secret = "{secrets.token_urlsafe(48)}"
-[market_hours]
-always_open = true
-[pricing]
-second_source = ""
-[rate_limits]
-quote_burst = 1000000
-quote_per_second = 1000000
-login_burst = 100000
-login_per_second = 100000
-[logging]
-level = "WARNING"
-[plugins]
-enabled = ["spot_valorpro"]
-[plugins.spot_valorpro]
-base_url = "http://127.0.0.1:{spot_port}"
-token = "cpu-per-request"
-"""
 
 
 def main() -> None:
@@ -84,8 +55,11 @@ def main() -> None:
     try:
         sbs.psql(f"CREATE DATABASE {database}")
         port = sbs.free_port()
-        cfg = work / "otc.toml"
-        cfg.write_text(config(port, database, namespace, spot.server_address[1]))
+        # bench/trading.py's configuration, with side_by_side.py's one worker and stand-in feed.
+        cfg = write_config(work, argparse.Namespace(workers=1), port, f"{sbs.PG}/{database}", namespace,
+                           {"spot_valorpro": {"base_url": f"http://127.0.0.1:{spot.server_address[1]}",
+                                              "token": "cpu-per-request"}},
+                           store_url="redis://127.0.0.1:6379/14")
         subprocess.run([str(OTC), "migrate", "--config", str(cfg)], cwd=ROOT, check=True, capture_output=True)
         made = subprocess.run([str(OTC), "client", "create", "--name", "cpu", "--tier", "T1", "--config", str(cfg)],
                               cwd=ROOT, check=True, capture_output=True, text=True)
