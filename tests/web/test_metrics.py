@@ -171,7 +171,7 @@ async def test_two_workers_scrape_the_sum_of_both(migrated_database_url: str, st
                 response = await http.request(method, path, **kwargs)
                 sent[(method, route, str(response.status_code))] += 1
 
-            for _ in range(10):  # until both workers have served; each round has 16 requests
+            for _ in range(100):  # until both workers have served; each round has 16 requests
                 ids += [uuid.uuid4().hex for _ in range(4)]
                 await asyncio.gather(
                     *(send("GET", "/health", "/health") for _ in range(4)),
