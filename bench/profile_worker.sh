@@ -20,7 +20,7 @@ for _ in $(seq 1 900); do pgrep -f "wrk -t1" > /dev/null && break; sleep 0.1; do
 sleep 2
 MAIN=$(pgrep -f "otc serve --config" | head -1)
 WORKER=$(ps --ppid "$MAIN" -o pid=,pcpu= --sort=-pcpu | head -1 | awk '{print $1}')
-.venv/bin/py-spy record --pid "$WORKER" -d "$SECONDS_SAMPLED" -f raw -o "$RAW" --nonblocking > /dev/null 2>&1
+.venv/bin/py-spy record --pid "$WORKER" -d "$SECONDS_SAMPLED" -r ${RATE:-100} -f raw -o "$RAW" --nonblocking > /dev/null 2>&1
 wait "$BENCH"
 .venv/bin/python - "$RAW" <<'PY'
 import collections

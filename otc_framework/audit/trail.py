@@ -3,7 +3,7 @@ its connection so the row commits or rolls back with what it describes.
 
 On PostgreSQL a row is written below the ORM: SESSION_CREATED is written on every quote and
 was most of a quote's cost through the ORM. A row outside a transaction joins the rows other
-callers are writing at the same moment (``audit.group``: one statement and one commit for
+callers are writing at the same moment (``storage.group_commit``: one transaction for
 all of them, each caller answered once it is committed); a row inside one is its own INSERT
 on that transaction's connection. SQLite (the embedded default) goes through the model; both
 take their values from one ``AuditRow``.
@@ -11,10 +11,7 @@ take their values from one ``AuditRow``.
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -22,8 +19,7 @@ from uuid import UUID
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from otc_framework.audit.group import GroupWriter
-from otc_framework.storage.database import DatabaseUnavailable, unavailable
+from otc_framework.storage.group_commit import execute_grouped
 from otc_framework.storage.models import AuditLog, AuditSource, encode_json
 
 
@@ -54,15 +50,6 @@ def placeholders(first: int) -> str:
 
 
 _POSTGRES_INSERT = f"INSERT INTO audit_logs ({', '.join(COLUMNS)}) VALUES ({placeholders(1)})"
-# Any number of rows in one statement (one prepared statement whatever the count): a column
-# of values per parameter.
-_ARRAY_TYPES = {"closing_id": "uuid", "client_id": "uuid", "detail": "jsonb", "created_at": "timestamptz"}
-_POSTGRES_INSERT_ROWS = (
-    f"INSERT INTO audit_logs ({', '.join(COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i}::{_ARRAY_TYPES.get(c, 'text')}[]" for i, c in enumerate(COLUMNS, start=1)) + ")"
-)
-# One writer per PostgreSQL connection (a deployment has one; tests open several in turn).
-_GROUPS: weakref.WeakKeyDictionary[BaseDBAsyncClient, GroupWriter[AuditRow]] = weakref.WeakKeyDictionary()
 
 
 def _uuid(value: Any) -> UUID | None:
@@ -71,30 +58,12 @@ def _uuid(value: Any) -> UUID | None:
     return UUID(str(value))
 
 
-async def _insert(connection: weakref.ref[BaseDBAsyncClient], rows: Sequence[AuditRow]) -> None:
-    database = connection()
-    if database is None:
-        raise DatabaseUnavailable("the database was closed")
-    if len(rows) == 1:
-        await database.execute_query(_POSTGRES_INSERT, rows[0].values())
-    else:
-        await database.execute_query(_POSTGRES_INSERT_ROWS, [list(c) for c in zip(*(r.values() for r in rows))])
-
-
-def _group(connection: BaseDBAsyncClient) -> GroupWriter[AuditRow]:
-    group = _GROUPS.get(connection)
-    if group is None:
-        # The writer holds its connection weakly, or the table's entry would never go.
-        group = _GROUPS[connection] = GroupWriter(partial(_insert, weakref.ref(connection)), unavailable)
-    return group
-
-
 async def append(row: AuditRow, using_db: BaseDBAsyncClient | None = None) -> None:
     connection = using_db or connections.get("default")
     if connection.capabilities.dialect != "postgres":
         await AuditLog.create(**asdict(row), using_db=using_db)
     elif using_db is None:
-        await _group(connection).add(row)
+        await execute_grouped(connection, _POSTGRES_INSERT, row.values())
     else:
         await connection.execute_query(_POSTGRES_INSERT, row.values())
 

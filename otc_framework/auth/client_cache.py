@@ -17,6 +17,10 @@ from otc_framework.storage.models import Client, Role, Tier
 from otc_framework.storage.store import Store
 
 CACHE_TTL_SECONDS = 300
+# Records parsed from the store's text, by that text, oldest dropped first. The text is read
+# from the store on every request (that is what revokes at once); only turning the same text
+# into the same record again is spared.
+PARSED_SIZE = 4096
 
 
 def client_key(client_id: str) -> str:
@@ -44,14 +48,23 @@ class ClientRecord:
 
     @classmethod
     def from_json(cls, text: str) -> ClientRecord:
-        data: dict[str, Any] = json.loads(text)
-        return cls(data["id"], data["name"], Tier(data["tier"]), Role(data["role"]), data["active"],
-                   data["groupId"], data["apiKeyHash"], data["keyRotatedAt"])
+        record = _PARSED.get(text)
+        if record is None:
+            data: dict[str, Any] = json.loads(text)
+            record = cls(data["id"], data["name"], Tier(data["tier"]), Role(data["role"]), data["active"],
+                         data["groupId"], data["apiKeyHash"], data["keyRotatedAt"])
+            if len(_PARSED) >= PARSED_SIZE:
+                del _PARSED[next(iter(_PARSED))]
+            _PARSED[text] = record
+        return record
 
     @classmethod
     def from_row(cls, row: Client) -> ClientRecord:
         return cls(str(row.id), row.name, Tier(row.tier), Role(row.role), row.active, row.group_id,
                    row.api_key_hash, int(row.key_rotated_at.timestamp()))
+
+
+_PARSED: dict[str, ClientRecord] = {}
 
 
 async def client_record(store: Store, client_id: str, cached: str | None) -> ClientRecord | None:

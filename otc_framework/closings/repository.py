@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from tortoise.transactions import in_transaction
 from otc_framework.audit import trail as audit
 from otc_framework.execution import intent
 from otc_framework.execution.intent import HedgeRow
+from otc_framework.storage.group_commit import execute_grouped
 from otc_framework.storage.models import Closing, Hedge
 
 
@@ -64,6 +66,7 @@ _CLOSING_COLUMNS = tuple(ClosingRow.__dataclass_fields__)
 
 
 @functools.cache
+@cache
 def _insert_with_audit_sql(audit_rows: int) -> str:
     closing_params = ", ".join(f"${i}" for i in range(1, len(_CLOSING_COLUMNS) + 1))
     first_hedge = len(_CLOSING_COLUMNS) + 1
@@ -82,14 +85,16 @@ def _insert_with_audit_sql(audit_rows: int) -> str:
 async def insert_with_audit(closing: ClosingRow, rows: Sequence[audit.AuditRow], hedge: HedgeRow) -> None:
     """Write the closing, its audit ``rows`` (CLOSE_SUCCESS, and BOT_CLOSE for a bot trade) and
     its hedge intent atomically; ``tortoise.exceptions.IntegrityError`` when the session or the
-    OID already has a closing (nothing is written then)."""
+    OID already has a closing (nothing is written then). On PostgreSQL the statement commits
+    together with the closings other callers are writing at the same moment
+    (``storage.group_commit``), and returns once committed."""
     connection = connections.get("default")
     if connection.capabilities.dialect == "postgres":
         values = [
             *(getattr(closing, c) for c in _CLOSING_COLUMNS), *(getattr(hedge, c) for c in intent.COLUMNS),
             *(value for row in rows for value in row.values()),
         ]
-        await connection.execute_query(_insert_with_audit_sql(len(rows)), values)
+        await execute_grouped(connection, _insert_with_audit_sql(len(rows)), values)
         return
     async with in_transaction() as conn:
         await Closing.create(**asdict(closing), using_db=conn)

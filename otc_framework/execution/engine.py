@@ -24,12 +24,13 @@ A hedge above ``exec_max_order_amount`` is ``held`` for an operator instead.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
+
+import orjson
 
 from otc_framework.admin.feed import EventType
 from otc_framework.config import ExecutionConfig
@@ -58,6 +59,9 @@ log = logging.getLogger(__name__)
 
 LEASE = "loop:execution"
 TURN_SECONDS = 1.0
+# Woken by every committed closing: under load, one turn serves the closings of this long
+# (docs/decisions.md, "Performance"), a hedge starting at most this much later.
+WAKE_GAP_SECONDS = 0.05
 # A venue call the adapter's own timeouts failed to end (a chunked order is several calls).
 VENUE_CALL_SECONDS = 60.0
 STOP_GRACE_SECONDS = 5.0
@@ -107,7 +111,7 @@ class ExecutionEngine:
         """Whether an admin-stream message is worth an early turn: a closing committed, or an
         operator sent a hedge back to pending."""
         try:
-            event = json.loads(message)
+            event = orjson.loads(message)
             kind = event.get("type")
             return kind == EventType.CLOSING_CREATED or (
                 kind == EventType.HEDGE_CHANGED and event["data"]["status"] == HedgeStatus.PENDING)

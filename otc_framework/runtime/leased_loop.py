@@ -4,7 +4,9 @@ Every worker runs a ``LeasedLoop``; only the holder of the store lease ``name`` 
 step. The holder renews the lease at each turn and while a step runs, so when its process dies
 the lease lapses after ``lease_ttl`` (3 s) and another worker's loop takes over at its next turn
 (DESIGN.md, Runtime); ``stop(grace)`` hands it over at once, after the step under way. ``wake``
-cuts the wait short when there is work; ``on_taken`` tells the step's owner it just became the
+cuts the wait short when there is work, but turns come at most every ``wake_gap`` seconds: a
+loop woken by every trade would otherwise turn back to back under load, each turn a lease
+renewal and its step's queries, and take the CPU the trades need; ``on_taken`` tells the step's owner it just became the
 holder (the execution engine reconciles then).
 """
 
@@ -46,6 +48,7 @@ class LeasedLoop:
         lease_ttl: float = LEASE_TTL_SECONDS,
         holder: str | None = None,
         on_taken: Callable[[], None] | None = None,
+        wake_gap: float = 0.0,
     ) -> None:
         if lease_ttl <= interval:
             raise ValueError("lease_ttl must exceed the interval, or the lease lapses between turns")
@@ -53,6 +56,7 @@ class LeasedLoop:
         self.name = name
         self.step = step
         self.interval = interval
+        self.wake_gap = wake_gap
         self.lease_ttl = lease_ttl
         self.holder = holder or holder_id()
         # Called when this process takes the lease, before its first step as the holder.
@@ -159,4 +163,8 @@ class LeasedLoop:
             try:
                 await asyncio.wait_for(self._woken.wait(), max(0.0, self.interval - (loop.time() - started)))
             except TimeoutError:
-                pass
+                continue
+            # Woken: whatever else comes meanwhile is served by the same turn.
+            rest = self.wake_gap - (loop.time() - started)
+            if rest > 0 and not self._stopping:
+                await asyncio.sleep(rest)

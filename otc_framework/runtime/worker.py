@@ -205,6 +205,7 @@ class Runtime:
                                       self.hedges, self.breakers, config)
         self.engine_loop = LeasedLoop(
             self.store, execution.LEASE, self.engine.step, interval=execution.TURN_SECONDS, on_taken=self.engine.lease_taken,
+            wake_gap=execution.WAKE_GAP_SECONDS,
         )
         self.engine.wake = self.engine_loop.wake
         self.engine_wakeup = Wakeup(self.store, self.engine.wakes, self.engine_loop.wake)

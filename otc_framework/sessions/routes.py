@@ -24,7 +24,7 @@ from otc_framework.errors import (
     SessionExpired,
     SpotUnavailable,
 )
-from otc_framework.metrics import CLOSE_DURATION, QUOTE_DURATION, timed
+from otc_framework.metrics import CLOSE_DURATION, QUOTE_DURATION, Timed
 from otc_framework.sessions.service import AMOUNT_PLACES, oid_key
 from otc_framework.storage.models import Currency, Settlement
 from otc_framework.web.bodies import AmountText, AnswerModel, DecimalText, RequestModel, answer, parse_body
@@ -77,7 +77,7 @@ class CloseSession(RequestModel):
     tags=("trading",),
 )
 async def create_session(request: Request) -> HTTPResponse:
-    with timed(QUOTE_DURATION):
+    with Timed(QUOTE_DURATION):
         desk = request.app.ctx.runtime.desk
         caller = await authenticate(request, spends=desk.quote_bucket)
         body = parse_body(request, CreateSession)
@@ -101,7 +101,7 @@ async def create_session(request: Request) -> HTTPResponse:
     body_optional=True,
 )
 async def close_session(request: Request, session_id: str) -> HTTPResponse:
-    with timed(CLOSE_DURATION):
+    with Timed(CLOSE_DURATION):
         body = parse_body(request, CloseSession, optional=True)
         oid = body.oid
         caller = await authenticate(request,

@@ -51,7 +51,7 @@ from otc_framework.metrics import CLOSINGS_CREATED, database_error
 from otc_framework.pricing.pipeline import PricingPipeline, total_brl
 from otc_framework.reference import Reference
 from otc_framework.risk import RiskLimits
-from otc_framework.sessions.session import QuoteSession, session_key
+from otc_framework.sessions.session import QuoteSession, new_session_id, session_key
 from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, Settlement, Side
 from otc_framework.storage.store import Bucket, Store, TakeOutcome
 
@@ -114,16 +114,17 @@ class TradingDesk:
         await self.risk.check(caller.client, amount, data, now)
         priced = self.pipeline.quote(caller.client.tier, currency, settlement, data, now, validity_seconds)
         expires_at = now + timedelta(seconds=priced.validity_seconds)
-        session = QuoteSession.of(uuid.uuid4().hex, caller.client, amount, total_brl(amount, priced.price), priced,
+        session = QuoteSession.of(new_session_id(), caller.client, amount, total_brl(amount, priced.price), priced,
                                   now, expires_at)
         key = session_key(session.session_id)
         # One after the other, not gathered: the two tasks a gather makes cost more of the
         # worker's CPU than the Redis round trip costs in latency (docs/decisions.md).
-        await self.store.set_owned(key, caller.client.id, session.to_json(), ttl=priced.validity_seconds)
+        stored, snapshot = session.stored_and_snapshot()
+        await self.store.set_owned(key, caller.client.id, stored, ttl=priced.validity_seconds)
         try:
             await record("SESSION_CREATED", actor=caller.client.name, source=AuditSource.API,
                          session_id=session.session_id, client_id=caller.client.id, ip_address=caller.ip,
-                         detail=session.snapshot())
+                         detail=snapshot)
         except BaseException:
             # An unaudited quote must not be tradable.
             await self.store.delete(key)

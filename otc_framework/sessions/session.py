@@ -6,11 +6,13 @@ it reads nothing else and prices nothing again: the client trades at exactly the
 
 from __future__ import annotations
 
-import json
+import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 from otc_framework.pricing.pipeline import PricedQuote
 
@@ -22,6 +24,11 @@ _TIMES = ("quoted_at", "expires_at")
 
 def session_key(session_id: str) -> str:
     return f"session:{session_id}"
+
+
+def new_session_id() -> str:
+    """32 random hex digits (the form ``POST /v1/sessions/{id}/close`` accepts)."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +72,12 @@ class QuoteSession:
 
     def snapshot(self) -> dict[str, Any]:
         """Every pricing input, JSON-ready (for the audit trail)."""
-        return {k: v for k, v in self.to_dict().items() if k not in ("session_id", "client_id", "client_name")}
+        return _snapshot(self.to_dict())
+
+    def stored_and_snapshot(self) -> tuple[str, dict[str, Any]]:
+        """``to_json()`` and ``snapshot()`` from one read of the fields: a quote needs both."""
+        data = self.to_dict()
+        return _dumps(data), _snapshot(data)
 
     def to_dict(self) -> dict[str, Any]:
         # Every field is a scalar: a shallow read, not ``asdict``'s deep copy (on every quote).
@@ -77,11 +89,11 @@ class QuoteSession:
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
+        return _dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> QuoteSession:
-        data = json.loads(text)
+        data = orjson.loads(text)
         for key in _DECIMALS:
             data[key] = None if data[key] is None else Decimal(data[key])
         for key in _TIMES:
@@ -90,3 +102,13 @@ class QuoteSession:
 
 
 _FIELDS = tuple(f.name for f in fields(QuoteSession))
+_NOT_PRICING = frozenset({"session_id", "client_id", "client_name"})
+
+
+def _snapshot(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in _NOT_PRICING}
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    # Every value is a str, int or None (``to_dict``): orjson writes it, on every quote.
+    return orjson.dumps(data).decode()

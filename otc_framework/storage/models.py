@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+import orjson
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.manager import Manager
@@ -147,8 +148,15 @@ def _json_default(value: Any) -> str:
 
 def encode_json(value: Any) -> str:
     """JSON for the JSON columns. A Decimal is written as its exact string, never a float,
-    so a value recorded in an audit detail or venue payload reads back digit for digit."""
-    return json.dumps(value, default=_json_default, separators=(",", ":"))
+    so a value recorded in an audit detail or venue payload reads back digit for digit.
+
+    orjson writes it (every quote's audit detail goes through here); what orjson refuses and
+    the standard library takes (an integer beyond 64 bits, a key that is not a string) goes
+    the standard library's way."""
+    try:
+        return orjson.dumps(value, default=_json_default).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, default=_json_default, separators=(",", ":"))
 
 
 def _money(max_digits: int, decimal_places: int, **kwargs: Any) -> fields.DecimalField:

@@ -78,6 +78,8 @@ _BRACKET = re.compile(rb"[][{}]")
 
 
 def _too_deep(raw: bytes) -> bool:
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False  # not enough brackets to nest that deep (most bodies): no need to scan
     depth = 0
     for bracket in _BRACKET.finditer(_JSON_STRING.sub(b"", raw)):
         depth += 1 if bracket.group() in (b"[", b"{") else -1

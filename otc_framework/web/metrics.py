@@ -33,7 +33,7 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from otc_framework.liquidity import LpFeed
-from otc_framework.metrics import HTTP_REQUESTS
+from otc_framework.metrics import HTTP_REQUESTS, labelled
 from otc_framework.runtime.lease_report import LeaseState, lease_states
 from otc_framework.spot import SpotFeed
 from otc_framework.web.endpoint import endpoint
@@ -195,10 +195,11 @@ def _count(request: Request, status: int) -> None:
         return
     request.ctx.metrics_counted = True
     template = request.uri_template
-    HTTP_REQUESTS.labels(
-        method=request.method if request.method in METHODS else "OTHER",
-        route=_route_label(template) if template else UNMATCHED,  # never the path: it carries ids
-        status=str(status),
+    labelled(
+        HTTP_REQUESTS,
+        request.method if request.method in METHODS else "OTHER",
+        _route_label(template) if template else UNMATCHED,  # never the path: it carries ids
+        str(status),
     ).inc()
 
 

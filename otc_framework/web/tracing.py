@@ -5,7 +5,7 @@ client is kept, so one id follows a request across systems."""
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
@@ -17,7 +17,7 @@ _ACCEPTABLE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 
 
 def new_trace_id() -> str:
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def request_trace_id(request: Request) -> str:

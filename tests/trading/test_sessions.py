@@ -58,8 +58,8 @@ async def test_close_records_every_snapshot_column_and_audits(desk: Desk) -> Non
 async def test_a_quote_whose_audit_row_fails_cannot_be_traded(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     _, token = await desk.client()
     known = uuid.uuid4()
-    # The stdlib's uuid4, so the test knows the session id the failed quote would have had.
-    monkeypatch.setattr(service.uuid, "uuid4", lambda: known)
+    # So the test knows the session id the failed quote would have had.
+    monkeypatch.setattr(service, "new_session_id", lambda: known.hex)
     database = connections.get("default")
     await database.execute_script("ALTER TABLE audit_logs RENAME TO audit_logs_away")
     try:

@@ -1,5 +1,6 @@
-"""Audit rows written together (``audit.group``): each caller returns once its own row is
-committed, a bad row fails only its caller, and an unreachable database fails every caller."""
+"""Group commit (``storage.group_commit``), through the audit trail and on a unique column:
+each caller returns once its own values are committed, a refused value fails only its
+caller, and an unreachable database fails every caller and nothing is run again."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 import pytest
 from tortoise import connections
 
+from tortoise.exceptions import IntegrityError
+
 from otc_framework.audit import record
-from otc_framework.audit.group import GroupWriter
+from otc_framework.storage.group_commit import GroupWriter, execute_grouped
 from otc_framework.storage.models import AuditLog, AuditSource
 
 
@@ -42,20 +45,37 @@ async def test_a_bad_row_fails_its_own_caller_only(db: str) -> None:
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_rows_added_while_a_statement_runs_go_together_in_the_next(db: str) -> None:
     database = connections.get("default")
-    statements: list[int] = []
-    real = database.execute_query
+    transactions: list[int] = []
+    one, many = database.execute_query, database.execute_many
 
-    async def counting(query: str, values: Any = None) -> Any:
-        statements.append(len(values[0]) if "unnest" in query else 1)
-        return await real(query, values)
+    async def execute_query(query: str, values: Any = None) -> Any:
+        transactions.append(1)
+        return await one(query, values)
 
-    database.execute_query = counting  # type: ignore[method-assign]
+    async def execute_many(query: str, values: Any) -> Any:
+        transactions.append(len(values))
+        return await many(query, values)
+
+    database.execute_query, database.execute_many = execute_query, execute_many  # type: ignore[method-assign]
     try:
         await asyncio.gather(*(record("Q", actor="c", source=AuditSource.API, session_id=str(n)) for n in range(30)))
     finally:
-        del database.execute_query
-    assert sum(statements) == 30 and len(statements) < 30
+        del database.execute_query, database.execute_many
+    assert sum(transactions) == 30 and len(transactions) < 30
     assert await AuditLog.filter(action="Q").count() == 30
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_taken_unique_value_fails_its_own_caller_only(db: str) -> None:
+    database = connections.get("default")
+    await database.execute_script("CREATE TABLE grouped (k text UNIQUE NOT NULL)")
+    keys = [f"k{n}" for n in range(12)] + ["k3"]  # k3 twice: one of them must fail
+    results = await asyncio.gather(
+        *(execute_grouped(database, "INSERT INTO grouped (k) VALUES ($1)", [k]) for k in keys), return_exceptions=True
+    )
+    assert [type(r) for r in results if r is not None] == [IntegrityError]
+    _, rows = await database.execute_query("SELECT k FROM grouped ORDER BY k")
+    assert sorted(r["k"] for r in rows) == sorted(set(keys))
 
 
 async def test_an_unreachable_database_fails_every_caller_and_nothing_is_written_again() -> None:
