@@ -12,8 +12,8 @@ label carries a client's name, key or id, nor a raw path (which carries ids).
 from __future__ import annotations
 
 import time
-from functools import cache
 from types import TracebackType
+from typing import Any, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.metrics import MetricWrapperBase
@@ -86,11 +86,18 @@ def database_error(where: str) -> None:
     DATABASE_ERRORS.labels(where=where).inc()
 
 
-@cache
-def labelled(metric: MetricWrapperBase, *values: str) -> MetricWrapperBase:
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
+_CHILDREN: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+
+
+def labelled(metric: Metric, *values: str) -> Metric:
     """``metric.labels(*values)``, kept: ``labels`` takes a lock and checks every value on each
     call, and the hot path counts on every request. Label values are bounded sets (above)."""
-    return metric.labels(*values)
+    key = (metric, values)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*values)
+    return cast(Metric, child)
 
 
 class Timed:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from tortoise import connections
-
 from tortoise.exceptions import IntegrityError
 
 from otc_framework.audit import record
