@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from otc_framework.errors import SessionExpired, StoreError
-from otc_framework.metrics import QUOTE_DURATION, timed
+from otc_framework.metrics import QUOTE_DURATION, Timed
 from otc_framework.runtime.leased_loop import LeasedLoop
 from otc_framework.storage.database import DatabaseUnavailable, close_database, ping
 from otc_framework.storage.store import Store, open_store
@@ -63,7 +63,7 @@ async def test_the_lease_gauge_follows_taking_losing_and_releasing(store: Store)
 )
 def test_a_timed_block_is_observed_under_its_outcome(raised: Exception | None, outcome: str) -> None:
     before = value("otc_quote_duration_seconds_count", outcome=outcome)
-    with suppress(Exception), timed(QUOTE_DURATION):
+    with suppress(Exception), Timed(QUOTE_DURATION):
         if raised is not None:
             raise raised
     assert value("otc_quote_duration_seconds_count", outcome=outcome) == before + 1
