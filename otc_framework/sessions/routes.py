@@ -27,7 +27,15 @@ from otc_framework.errors import (
 from otc_framework.metrics import CLOSE_DURATION, QUOTE_DURATION, Timed
 from otc_framework.sessions.service import AMOUNT_PLACES, oid_key
 from otc_framework.storage.models import Currency, Settlement
-from otc_framework.web.bodies import AmountText, AnswerModel, DecimalText, RequestModel, answer, parse_body
+from otc_framework.web.bodies import (
+    AmountText,
+    AnswerModel,
+    DecimalText,
+    RequestModel,
+    answer,
+    answer_json,
+    parse_body,
+)
 from otc_framework.web.decimals import DecimalInput
 from otc_framework.web.endpoint import endpoint
 
@@ -110,4 +118,4 @@ async def close_session(request: Request, session_id: str) -> HTTPResponse:
             raise NotFound("no such session")
         replay = caller.extras[0] if oid else None
         result = await request.app.ctx.runtime.desk.close(caller, session_id, oid, replay)
-        return answer(result.closing, status=201 if result.created else 200)
+        return answer_json(result.answer, status=201 if result.created else 200)

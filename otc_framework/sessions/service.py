@@ -70,7 +70,8 @@ def oid_key(client_id: str, oid: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CloseResult:
-    closing: ClosingAnswer
+    # The ``ClosingAnswer`` as JSON: the same text the OID key holds, written once.
+    answer: str
     created: bool  # False: an OID replay answering the first closing
 
 
@@ -137,7 +138,7 @@ class TradingDesk:
         """``replay`` is what the store holds under the OID key (fetched with the caller's
         record); when set, the first closing answers and nothing else happens."""
         if replay is not None:
-            return CloseResult(ClosingAnswer.model_validate_json(replay), created=False)
+            return CloseResult(replay, created=False)
         if not caller.reference.controls.flag("quoting_enabled"):
             raise QuotingDisabled("trading is switched off; the quote stays open until it expires")
         client_id = caller.client.id
@@ -169,8 +170,8 @@ class TradingDesk:
             await self._put_back(session)
             log.exception("closing could not be recorded", extra={"session_id": session_id})
             raise NotReady("the trade could not be recorded; the quote stays open until it expires, retry") from None
-        answer = ClosingAnswer.of(closing)
-        await self.store.set(oid_key(client_id, oid), answer.model_dump_json(by_alias=True), ttl=OID_TTL_SECONDS)
+        answer = ClosingAnswer.of(closing).model_dump_json(by_alias=True)
+        await self.store.set(oid_key(client_id, oid), answer, ttl=OID_TTL_SECONDS)
         self.announce(closing, caller.reference)
         return CloseResult(answer, created=True)
 
@@ -204,9 +205,8 @@ class TradingDesk:
         raise AssertionError("unreachable")
 
     async def _replayed(self, caller: Caller, closing: Any) -> CloseResult:
-        answer = ClosingAnswer.of(closing)
-        await self.store.set(oid_key(caller.client.id, closing.oid), answer.model_dump_json(by_alias=True),
-                             ttl=OID_TTL_SECONDS)
+        answer = ClosingAnswer.of(closing).model_dump_json(by_alias=True)
+        await self.store.set(oid_key(caller.client.id, closing.oid), answer, ttl=OID_TTL_SECONDS)
         return CloseResult(answer, created=False)
 
     async def _put_back(self, session: QuoteSession) -> None:

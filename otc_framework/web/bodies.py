@@ -185,7 +185,12 @@ class RequestSchema(GenerateJsonSchema):
 
 
 def answer(model: BaseModel, status: int = 200) -> HTTPResponse:
-    return HTTPResponse(model.model_dump_json(by_alias=True), status=status, content_type="application/json")
+    return answer_json(model.model_dump_json(by_alias=True), status)
+
+
+def answer_json(text: str, status: int = 200) -> HTTPResponse:
+    """An answer already written as JSON (by an answer model: a close's stored answer, say)."""
+    return HTTPResponse(text, status=status, content_type="application/json")
 
 
 def _plain(value: Decimal) -> str:

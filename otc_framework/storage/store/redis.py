@@ -20,8 +20,8 @@ import asyncio
 import logging
 import math
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -34,7 +34,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from otc_framework.errors import ConfigError, StoreError
-from otc_framework.metrics import STORE_ERRORS
+from otc_framework.metrics import STORE_ERRORS, labelled
 from otc_framework.storage.store.base import (
     OWNER_SEPARATOR,
     TOMBSTONE_SUFFIX,
@@ -210,6 +210,26 @@ class _Server:
         )
 
 
+class _Guard:
+    """Every failure of a store command as ``StoreError``. A class rather than a generator
+    context manager: it wraps every command, two to four on each quote and close."""
+
+    __slots__ = ("operation", "server")
+
+    def __init__(self, server: _Server, operation: str) -> None:
+        self.server = server
+        self.operation = operation
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        # OSError covers TimeoutError from our own deadlines and raw socket failures.
+        if isinstance(exc, (RedisError, ReplyError, OSError)):
+            labelled(STORE_ERRORS, self.operation).inc()
+            raise self.server.error(self.operation, exc) from exc
+
+
 class _SentinelBlockingPool(SentinelConnectionPool, BlockingConnectionPool):
     """Sentinel's master lookup at each connection, with a caller waiting for a free connection
     as the plain pools do."""
@@ -290,16 +310,10 @@ class RedisStore(Store):
         self._control = asyncio.Lock()
         self._closed = False
 
-    @contextmanager
-    def _guard(self, operation: str) -> Iterator[None]:
+    def _guard(self, operation: str) -> _Guard:
         if self._closed:
             raise StoreError("store: the Redis store is closed")
-        try:
-            yield
-        except (RedisError, ReplyError, OSError) as exc:
-            # OSError covers TimeoutError from our own deadlines and raw socket failures.
-            STORE_ERRORS.labels(operation=operation).inc()
-            raise self._server.error(operation, exc) from exc
+        return _Guard(self._server, operation)
 
     def _key(self, key: str) -> str:
         return self._prefix + key
