@@ -9,7 +9,6 @@ metrics directory every worker writes to (``web.metrics``) likewise.
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -26,25 +25,10 @@ from otc_framework.web.drain import close_port_on_stop
 from otc_framework.web.supervise import replace_dead_workers
 
 
-GC_YOUNG_THRESHOLD = 10_000
-
-
 def app_from_file(path: str) -> Sanic:
     config = load_config(path)
     configure_logging(config.logging.level)
-    app = create_app(config)
-    app.after_server_start(_settle_heap)
-    return app
-
-
-async def _settle_heap(app: Sanic) -> None:
-    """What a worker built to start (modules, models, routes, the runtime) lives as long as it
-    does: frozen, the cyclic collector stops walking it at every full collection, and a
-    collection is run every 10,000 allocations rather than 700, since every request leaves
-    a few hundred short-lived objects behind (docs/decisions.md, "Performance")."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    return create_app(config)
 
 
 def serve_workers(config: DeploymentConfig, path: Path) -> int:
