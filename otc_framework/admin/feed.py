@@ -10,6 +10,12 @@ publishes in order. A trade is never slowed by the feed, and a store outage lose
 reconnects re-reads them. Message shape::
 
     {"type": "closing.status_changed", "at": "2026-11-21T12:00:00.123456+00:00", "data": {...}}
+
+Events that may leave a hedge to work (a closing committed, a hedge sent back to pending)
+are also signalled on ``WORK_CHANNEL``, once for all of them that left the queue together:
+every worker's execution loop follows that channel (``execution.wakeup``) rather than this
+one, so no worker reads and parses every trade's event, nor Redis sends it to each, unless
+an operator is watching.
 """
 
 from __future__ import annotations
@@ -20,13 +26,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from otc_framework.errors import StoreError
-from otc_framework.storage.models import encode_json
+from otc_framework.storage.models import HedgeStatus, encode_json
 from otc_framework.storage.store import Store
 from otc_framework.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "admin"
+WORK_CHANNEL = "admin:work"
 QUEUE_LIMIT = 10_000
 DRAIN_SECONDS = 2.0
 
@@ -54,10 +61,17 @@ def event_message(kind: str, data: dict[str, Any]) -> str:
     return encode_json({"type": kind, "at": datetime.now(UTC).isoformat(), "data": data})
 
 
+def leaves_work(kind: str, data: dict[str, Any]) -> bool:
+    """Whether an event may leave a hedge for the execution engine to work."""
+    return kind == EventType.CLOSING_CREATED or (
+        kind == EventType.HEDGE_CHANGED and data.get("status") == HedgeStatus.PENDING)
+
+
 class AdminFeed:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
+        # Each event's message, and whether it leaves work (``leaves_work``).
+        self._queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue(QUEUE_LIMIT)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -77,17 +91,27 @@ class AdminFeed:
     def emit(self, kind: str, data: dict[str, Any]) -> None:
         """Queue an event for every worker's admin sockets; never blocks, never raises."""
         try:
-            self._queue.put_nowait(event_message(kind, data))
+            self._queue.put_nowait((event_message(kind, data), leaves_work(kind, data)))
         except asyncio.QueueFull:
             log.warning("admin feed queue full; event dropped", extra={"type": kind})
 
     async def _publish_all(self) -> None:
         while True:
-            message = await self._queue.get()
+            events = [await self._queue.get()]
+            while not self._queue.empty():
+                events.append(self._queue.get_nowait())
             try:
-                await self.store.publish(CHANNEL, message)
-            except StoreError as exc:
-                log.warning("admin feed could not publish an event", extra={"error": str(exc)})
+                for message, _ in events:
+                    await self._publish(CHANNEL, message)
+                if any(work for _, work in events):
+                    await self._publish(WORK_CHANNEL, "1")
             finally:
-                self._queue.task_done()
+                for _ in events:
+                    self._queue.task_done()
+
+    async def _publish(self, channel: str, message: str) -> None:
+        try:
+            await self.store.publish(channel, message)
+        except StoreError as exc:
+            log.warning("admin feed could not publish an event", extra={"error": str(exc), "channel": channel})
 

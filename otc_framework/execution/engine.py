@@ -30,9 +30,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-import orjson
-
-from otc_framework.admin.feed import EventType
 from otc_framework.config import ExecutionConfig
 from otc_framework.errors import VenuePartialFill, VenueRefused
 from otc_framework.execution import repository
@@ -106,17 +103,6 @@ class ExecutionEngine:
     def lease_taken(self) -> None:
         """Before anything else, the next step reconciles every hedge not final."""
         self._reconciled = False
-
-    def wakes(self, message: str) -> bool:
-        """Whether an admin-stream message is worth an early turn: a closing committed, or an
-        operator sent a hedge back to pending."""
-        try:
-            event = orjson.loads(message)
-            kind = event.get("type")
-            return kind == EventType.CLOSING_CREATED or (
-                kind == EventType.HEDGE_CHANGED and event["data"]["status"] == HedgeStatus.PENDING)
-        except (ValueError, AttributeError, KeyError, TypeError):
-            return False
 
     async def step(self) -> None:
         reference, _ = await self.reference.current()

@@ -1,22 +1,21 @@
-"""Waking the engine as soon as there is work: every worker follows the admin stream and
-wakes its execution loop on a committed closing or a hedge sent back to pending (only the
-lease holder's turn does anything). Missing a message costs one poll interval, nothing more."""
+"""Waking the engine as soon as there is work: every worker follows the admin feed's work
+channel (``admin.feed.WORK_CHANNEL``: a closing committed, a hedge sent back to pending) and
+wakes its execution loop (only the lease holder's turn does anything). Missing a message costs
+one poll interval, nothing more."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from otc_framework.admin.feed import CHANNEL
+from otc_framework.admin.feed import WORK_CHANNEL
 from otc_framework.storage.store import Store
 from otc_framework.storage.store.follow import ChannelFollower
 
 
 class Wakeup(ChannelFollower):
-    def __init__(self, store: Store, wanted: Callable[[str], bool], wake: Callable[[], None]) -> None:
-        super().__init__(store, CHANNEL, [])
-        self.wanted = wanted
+    def __init__(self, store: Store, wake: Callable[[], None]) -> None:
+        super().__init__(store, WORK_CHANNEL, [])
         self.wake = wake
 
     def apply(self, message: str) -> None:
-        if self.wanted(message):
-            self.wake()
+        self.wake()

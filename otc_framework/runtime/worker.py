@@ -208,7 +208,7 @@ class Runtime:
             wake_gap=execution.WAKE_GAP_SECONDS,
         )
         self.engine.wake = self.engine_loop.wake
-        self.engine_wakeup = Wakeup(self.store, self.engine.wakes, self.engine_loop.wake)
+        self.engine_wakeup = Wakeup(self.store, self.engine_loop.wake)
         await self.engine_wakeup.start()
         self.engine_loop.start()
 
