@@ -3,9 +3,10 @@
 Every quote writes SESSION_CREATED and every close its closing, and each may answer only once
 its rows are committed. A statement apiece costs a pool checkout, a round trip and a commit
 each, in the worker and in the server: it was the largest part of a quote's and a close's
-CPU. Here the callers of one statement that come while an earlier batch of it is under way
-wait for it, and then go together in the next: one transaction (``executemany``), however
-many. Each caller returns when the transaction that carried its values has committed, or
+CPU. Here the callers of one statement that come while ``IN_FLIGHT`` batches of it are under
+way wait for one of them to end, and then go together in the next: one transaction
+(``executemany``), however many. Under light load a caller finds a batch free and goes at
+once, so grouping adds no wait; under heavy load batches grow. Each caller returns when the transaction that carried its values has committed, or
 raises what it raised; nothing is acknowledged before it is committed.
 
 A transaction refused for what one caller's values hold (a unique column already taken, a
@@ -28,6 +29,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from otc_framework.storage.database import DatabaseUnavailable, unavailable
 
 Row = TypeVar("Row")
+# Batches of one statement written at once (each on a pool connection of its own).
+IN_FLIGHT = 3
 Write = Callable[[Sequence[Row]], Awaitable[None]]
 # Whether a failed statement's outcome is unknown (the server unreachable): then it is not
 # broken up and written again.
@@ -37,22 +40,33 @@ Unreachable = Callable[[BaseException], bool]
 class GroupWriter(Generic[Row]):
     """``await add(row)`` returns once ``write`` has committed a statement holding ``row``."""
 
-    def __init__(self, write: Write[Row], unreachable: Unreachable) -> None:
+    def __init__(self, write: Write[Row], unreachable: Unreachable, in_flight: int = IN_FLIGHT) -> None:
         self._write = write
         self._unreachable = unreachable
+        self._in_flight = in_flight
         self._waiting: list[tuple[Row, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
+        # A writer made but not yet started: rows added meanwhile wait for it, not another.
+        self._starting: asyncio.Task[None] | None = None
 
     async def add(self, row: Row) -> None:
         loop = asyncio.get_running_loop()
         committed: asyncio.Future[None] = loop.create_future()
         self._waiting.append((row, committed))
-        if self._writer is None:
+        if self._starting is None and len(self._writers) < self._in_flight:
             # A task, not this caller: the rows added during this turn of the loop join it.
-            self._writer = loop.create_task(self._write_waiting())
+            writer = self._starting = loop.create_task(self._write_waiting())
+            self._writers.add(writer)
+            writer.add_done_callback(self._ended)
         await committed
 
+    def _ended(self, writer: asyncio.Task[None]) -> None:
+        self._writers.discard(writer)
+        if self._starting is writer:  # cancelled before it started
+            self._starting = None
+
     async def _write_waiting(self) -> None:
+        self._starting = None
         batch: list[tuple[Row, asyncio.Future[None]]] = []
         try:
             while self._waiting:
@@ -60,12 +74,12 @@ class GroupWriter(Generic[Row]):
                 await self._settle(batch)
                 batch = []
         except BaseException as exc:  # cancelled with the loop: nobody may wait for ever
-            for _, committed in (*batch, *self._waiting):
+            waiting = [] if len(self._writers) > 1 else self._waiting  # another writer takes them
+            for _, committed in (*batch, *waiting):
                 _fail(committed, exc)
-            self._waiting = []
+            if len(self._writers) <= 1:
+                self._waiting = []
             raise
-        finally:
-            self._writer = None
 
     async def _settle(self, batch: Sequence[tuple[Row, asyncio.Future[None]]]) -> None:
         try:

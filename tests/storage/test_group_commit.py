@@ -107,4 +107,24 @@ async def test_a_cancelled_caller_does_not_stop_the_others() -> None:
     release.set()
     await first
     await third
-    assert written == [1, 2, 3]
+    assert sorted(written) == [1, 2, 3]
+
+
+async def test_a_caller_goes_at_once_while_a_batch_is_free() -> None:
+    release = asyncio.Event()
+    batches: list[list[int]] = []
+
+    async def write(rows: Any) -> None:
+        batches.append(list(rows))
+        if rows[0] == 1:  # the first batch hangs until released
+            await release.wait()
+
+    group: GroupWriter[int] = GroupWriter(write, lambda exc: False, in_flight=2)
+    first = asyncio.ensure_future(group.add(1))
+    await asyncio.sleep(0.01)
+    await asyncio.wait_for(group.add(2), 1)  # a second batch is free: not held behind the first
+    third, fourth = asyncio.ensure_future(group.add(3)), asyncio.ensure_future(group.add(4))
+    await asyncio.sleep(0.01)
+    assert batches == [[1], [2], [3, 4]]  # the third and fourth went together, the moment they could
+    release.set()
+    await asyncio.gather(first, third, fourth)
