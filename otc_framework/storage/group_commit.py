@@ -24,13 +24,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError, OperationalError
 
 from otc_framework.storage.database import DatabaseUnavailable, unavailable
 
 Row = TypeVar("Row")
 # Batches of one statement written at once (each on a pool connection of its own).
-IN_FLIGHT = 3
+IN_FLIGHT = 2
 Write = Callable[[Sequence[Row]], Awaitable[None]]
 # Whether a failed statement's outcome is unknown (the server unreachable): then it is not
 # broken up and written again.
@@ -131,5 +133,13 @@ async def _execute(connection: weakref.ref[BaseDBAsyncClient], statement: str, b
         raise DatabaseUnavailable("the database was closed")
     if len(batch) == 1:
         await database.execute_query(statement, batch[0])
-    else:
-        await database.execute_many(statement, list(batch))
+        return
+    # asyncpg's executemany is atomic by itself, in one round trip; Tortoise's execute_many
+    # would add a BEGIN and a COMMIT round trip. Errors are translated as Tortoise does.
+    try:
+        async with database.acquire_connection() as connection:
+            await connection.executemany(statement, batch)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(exc) from exc
+    except (asyncpg.SyntaxOrAccessError, asyncpg.exceptions.DataError) as exc:
+        raise OperationalError(exc) from exc
