@@ -65,18 +65,34 @@ class ClientRecord:
 
 
 _PARSED: dict[str, ClientRecord] = {}
+# The text each client's record last had in the store, as this worker read or wrote it: what
+# a quote prices from before the store confirms it is still current (``sessions.routes``).
+_LAST_TEXT: dict[str, str] = {}
+
+
+def last_text(client_id: str) -> str | None:
+    return _LAST_TEXT.get(client_id)
+
+
+def _seen(client_id: str, text: str) -> None:
+    if client_id not in _LAST_TEXT and len(_LAST_TEXT) >= PARSED_SIZE:
+        del _LAST_TEXT[next(iter(_LAST_TEXT))]
+    _LAST_TEXT[client_id] = text
 
 
 async def client_record(store: Store, client_id: str, cached: str | None) -> ClientRecord | None:
     """The record of ``client_id`` given what the store held (``cached``); ``None`` if the
     client does not exist."""
     if cached is not None:
+        _seen(client_id, cached)
         return ClientRecord.from_json(cached)
     row = await Client.get_or_none(id=client_id)
     if row is None:
         return None
     record = ClientRecord.from_row(row)
-    await store.set_if_absent(client_key(client_id), record.to_json(), ttl=CACHE_TTL_SECONDS)
+    text = record.to_json()
+    if await store.set_if_absent(client_key(client_id), text, ttl=CACHE_TTL_SECONDS):
+        _seen(client_id, text)
     return record
 
 

@@ -14,9 +14,9 @@ from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from sanic import Request
 
-from otc_framework.auth.client_cache import ClientRecord, client_key, client_record
+from otc_framework.auth.client_cache import ClientRecord, client_key, client_record, last_text
 from otc_framework.auth.tokens import Claims
-from otc_framework.errors import ApiDisabled, Forbidden, Unauthorized
+from otc_framework.errors import ApiDisabled, Forbidden, ProblemError, Unauthorized
 from otc_framework.reference import Reference
 from otc_framework.storage.models import Role
 from otc_framework.storage.store import Bucket, RateDecision
@@ -98,14 +98,49 @@ async def authenticate_token(
         reference, values = await runtime.reference.current(keys)
     else:
         reference, values, spent = await runtime.reference.current_spending(keys, spends(claims.client_id))
+    return await admitted(request, claims, reference, values, spent, admin=admin)
+
+
+async def admitted(
+    request: Request, claims: Claims, reference: Reference, values: list[str | None], spent: RateDecision | None,
+    *, admin: bool = False,
+) -> Caller:
+    """The caller, once the store has answered: ``values`` are its client record's text and
+    then the route's extra keys."""
+    record = await client_record(request.app.ctx.runtime.store, claims.client_id, values[0])
+    _admit(record, claims, reference, admin)
+    assert record is not None
+    return Caller(record, claims, reference, client_ip(request), values[1:], spent)
+
+
+def last_view(request: Request, claims: Claims) -> tuple[Caller, list[tuple[str, str | None]]] | None:
+    """The caller as this worker last saw it (its client record's text and the reference
+    data), with what the store held for that view: the keys and values a route hands to
+    ``Store.set_owned_if_current``, so what it priced from this view takes effect only if the
+    view is still current when it does. ``None`` when this worker has no view of the caller,
+    or the view refuses it (the store's current one then decides). Nothing here is trusted
+    alone: the check that admits the caller is made again, atomically, by the store."""
+    runtime = request.app.ctx.runtime
+    known, text = runtime.reference.known(), last_text(claims.client_id)
+    if known is None or text is None:
+        return None
+    reference, versions = known
+    record = ClientRecord.from_json(text)
+    try:
+        _admit(record, claims, reference, admin=False)
+    except ProblemError:
+        return None
+    caller = Caller(record, claims, reference, client_ip(request), [], None)
+    return caller, [*versions, (client_key(claims.client_id), text)]
+
+
+def _admit(record: ClientRecord | None, claims: Claims, reference: Reference, admin: bool) -> None:
     if not admin and not reference.controls.flag("api_enabled"):
         raise ApiDisabled("the client API is switched off")
-    record = await client_record(runtime.store, claims.client_id, values[0])
     check_token(record, claims)
     assert record is not None
     if admin and record.role is not Role.ADMIN:
         raise Forbidden("admin role required")
-    return Caller(record, claims, reference, client_ip(request), values[1:], spent)
 
 
 def check_token(record: ClientRecord | None, claims: Claims) -> None:

@@ -35,7 +35,7 @@ def version_key(area: str) -> str:
     return f"ver:{area}"
 
 
-_VERSION_KEYS = tuple(version_key(area) for area in AREAS)
+VERSION_KEYS = tuple(version_key(area) for area in AREAS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,15 +62,27 @@ class ReferenceCache:
 
     async def current(self, extra_keys: Sequence[str] = ()) -> tuple[Reference, list[str | None]]:
         """The reference data in force, and the values of ``extra_keys``, in one round trip."""
-        values = await self.store.get_many([*_VERSION_KEYS, *extra_keys])
+        values = await self.store.get_many([*VERSION_KEYS, *extra_keys])
         return await self._in_force(values), values[len(AREAS):]
 
     async def current_spending(
         self, extra_keys: Sequence[str], bucket: Bucket
     ) -> tuple[Reference, list[str | None], RateDecision]:
         """``current``, with ``bucket`` spent in the same round trip."""
-        values, decision = await self.store.get_many_spending([*_VERSION_KEYS, *extra_keys], bucket)
+        values, decision = await self.store.get_many_spending([*VERSION_KEYS, *extra_keys], bucket)
         return await self._in_force(values), values[len(AREAS):], decision
+
+    async def of_values(self, values: list[str | None]) -> tuple[Reference, list[str | None]]:
+        """What ``current`` answers, for values already read (``VERSION_KEYS``, then the extra
+        keys) by another store operation."""
+        return await self._in_force(values), values[len(AREAS):]
+
+    def known(self) -> tuple[Reference, list[tuple[str, str | None]]] | None:
+        """The reference data this worker holds, with each version key and the token it was
+        loaded under; ``None`` before the first load."""
+        if self._reference is None:
+            return None
+        return self._reference, [(key, self._tokens.get(area)) for key, area in zip(VERSION_KEYS, AREAS, strict=True)]
 
     async def changed(self, area: str) -> None:
         """Call after committing a change to ``area``: every worker reloads it."""

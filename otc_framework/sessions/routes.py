@@ -11,7 +11,7 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from otc_framework.auth.guard import authenticate
+from otc_framework.auth.guard import admitted, authenticate, authenticate_token, bearer_token, last_view
 from otc_framework.closings.schemas import ClosingAnswer
 from otc_framework.errors import (
     ApiDisabled,
@@ -23,9 +23,11 @@ from otc_framework.errors import (
     SessionAlreadyClosed,
     SessionExpired,
     SpotUnavailable,
+    ValidationFailed,
 )
 from otc_framework.metrics import CLOSE_DURATION, QUOTE_DURATION, Timed
 from otc_framework.sessions.service import AMOUNT_PLACES, oid_key
+from otc_framework.sessions.session import QuoteSession
 from otc_framework.storage.models import Currency, Settlement
 from otc_framework.web.bodies import (
     AmountText,
@@ -86,10 +88,30 @@ class CloseSession(RequestModel):
 )
 async def create_session(request: Request) -> HTTPResponse:
     with Timed(QUOTE_DURATION):
-        desk = request.app.ctx.runtime.desk
-        caller = await authenticate(request, spends=desk.quote_bucket)
-        body = parse_body(request, CreateSession)
-        session = await desk.quote(caller, body.currency, body.settlement, body.amount, body.validity_seconds)
+        runtime = request.app.ctx.runtime
+        desk = runtime.desk
+        token = bearer_token(request)
+        claims = runtime.tokens.decode(token)
+        try:
+            body = parse_body(request, CreateSession)
+        except ValidationFailed:
+            await authenticate_token(request, token, spends=desk.quote_bucket)  # who may ask answers first
+            raise
+        order = (body.currency, body.settlement, body.amount, body.validity_seconds)
+        # Priced from this worker's last view of the caller and locked in the round trip that
+        # confirms the view is current (one store round trip); otherwise as the store has it.
+        view = last_view(request, claims)
+        outcome = None if view is None else await desk.quote_if_current(view[0], view[1], *order)
+        if isinstance(outcome, QuoteSession):
+            session = outcome
+        else:
+            if outcome is None:
+                caller = await authenticate_token(request, token, spends=desk.quote_bucket)
+            else:
+                values, spent = outcome
+                reference, rest = await runtime.reference.of_values(values)
+                caller = await admitted(request, claims, reference, rest, spent)
+            session = await desk.quote(caller, *order)
         return answer(SessionCreated(session_id=session.session_id, currency=body.currency, settlement=body.settlement,
                                      amount=session.amount, price=session.price, total_brl=session.total_brl,
                                      expires_at=session.expires_at), status=201)

@@ -53,7 +53,7 @@ from otc_framework.reference import Reference
 from otc_framework.risk import RiskLimits
 from otc_framework.sessions.session import QuoteSession, new_session_id, session_key
 from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, Settlement, Side
-from otc_framework.storage.store import Bucket, Store, TakeOutcome
+from otc_framework.storage.store import Bucket, RateDecision, Store, TakeOutcome
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,46 @@ class TradingDesk:
         self, caller: Caller, currency: Currency, settlement: Settlement, amount: Decimal,
         validity_seconds: int | None,
     ) -> QuoteSession:
+        """Price and lock a quote for ``caller`` as the store has just admitted it (its quote
+        bucket spent: ``caller.spent``)."""
+        assert caller.spent is not None, "the quote route spends quote_bucket as it authenticates"
+        session = await self.price(caller, currency, settlement, amount, validity_seconds)
+        stored, snapshot = session.stored_and_snapshot()
+        await self.store.set_owned(session_key(session.session_id), caller.client.id, stored,
+                                   ttl=session.validity_seconds)
+        await self._audit_created(caller, session, snapshot)
+        return session
+
+    async def quote_if_current(
+        self, caller: Caller, view: list[tuple[str, str | None]], currency: Currency, settlement: Settlement,
+        amount: Decimal, validity_seconds: int | None,
+    ) -> QuoteSession | tuple[list[str | None], RateDecision] | None:
+        """``quote`` in one store round trip, for ``caller`` as this worker last saw it
+        (``auth.guard.last_view``): priced from that view, and locked only if the store still
+        holds ``view`` and the quote bucket allows, in one atomic step
+        (``Store.set_owned_if_current``). The session, when it was; otherwise what the store
+        read and decided (the bucket is spent either way: ``quote`` the caller admitted from
+        them); ``None`` when the view itself refuses the quote, before anything is spent."""
+        try:
+            session = await self.price(caller, currency, settlement, amount, validity_seconds)
+        except ProblemError:
+            return None
+        stored, snapshot = session.stored_and_snapshot()
+        values, decision, locked = await self.store.set_owned_if_current(
+            view, self.quote_bucket(caller.client.id), session_key(session.session_id), caller.client.id, stored,
+            ttl=session.validity_seconds,
+        )
+        if not locked:
+            return values, decision
+        await self._audit_created(caller, session, snapshot)
+        return session
+
+    async def price(
+        self, caller: Caller, currency: Currency, settlement: Settlement, amount: Decimal,
+        validity_seconds: int | None,
+    ) -> QuoteSession:
+        """Every check of a quote, in the order it answers, and its session (not yet locked).
+        The quote bucket is checked when the store has spent it already (``caller.spent``)."""
         data = caller.reference
         now = datetime.now(UTC)
         if not data.controls.flag("quoting_enabled"):
@@ -109,28 +149,26 @@ class TradingDesk:
         if not data.calendar.is_open(now):
             next_open = data.calendar.next_open(now)
             raise MarketClosed("the market is closed", nextOpen=next_open.isoformat() if next_open else None)
-        assert caller.spent is not None, "the quote route spends quote_bucket as it authenticates"
-        refuse_if_spent(caller.spent, "quotes")
+        if caller.spent is not None:
+            refuse_if_spent(caller.spent, "quotes")
         check_amount(amount, data.controls.decimal("min_order_amount"), data.controls.decimal("max_order_amount"))
         await self.risk.check(caller.client, amount, data, now)
         priced = self.pipeline.quote(caller.client.tier, currency, settlement, data, now, validity_seconds)
         expires_at = now + timedelta(seconds=priced.validity_seconds)
-        session = QuoteSession.of(new_session_id(), caller.client, amount, total_brl(amount, priced.price), priced,
-                                  now, expires_at)
-        key = session_key(session.session_id)
-        # One after the other, not gathered: the two tasks a gather makes cost more of the
-        # worker's CPU than the Redis round trip costs in latency (docs/decisions.md).
-        stored, snapshot = session.stored_and_snapshot()
-        await self.store.set_owned(key, caller.client.id, stored, ttl=priced.validity_seconds)
+        return QuoteSession.of(new_session_id(), caller.client, amount, total_brl(amount, priced.price), priced,
+                               now, expires_at)
+
+    async def _audit_created(self, caller: Caller, session: QuoteSession, snapshot: dict[str, Any]) -> None:
+        """SESSION_CREATED, after the lock: one after the other, not gathered (the two tasks a
+        gather makes cost the worker more CPU than the Redis round trip costs in latency)."""
         try:
             await record("SESSION_CREATED", actor=caller.client.name, source=AuditSource.API,
                          session_id=session.session_id, client_id=caller.client.id, ip_address=caller.ip,
                          detail=snapshot)
         except BaseException:
             # An unaudited quote must not be tradable.
-            await self.store.delete(key)
+            await self.store.delete(session_key(session.session_id))
             raise
-        return session
 
     # -- close ---------------------------------------------------------------------------
 

@@ -127,8 +127,8 @@ async def execute_grouped(connection: BaseDBAsyncClient, statement: str, values:
     await writer.add(values)
 
 
-async def _execute(connection: weakref.ref[BaseDBAsyncClient], statement: str, batch: Sequence[Values]) -> None:
-    database = connection()
+async def _execute(reference: weakref.ref[BaseDBAsyncClient], statement: str, batch: Sequence[Values]) -> None:
+    database = reference()
     if database is None:
         raise DatabaseUnavailable("the database was closed")
     if len(batch) == 1:
@@ -137,8 +137,8 @@ async def _execute(connection: weakref.ref[BaseDBAsyncClient], statement: str, b
     # asyncpg's executemany is atomic by itself, in one round trip; Tortoise's execute_many
     # would add a BEGIN and a COMMIT round trip. Errors are translated as Tortoise does.
     try:
-        async with database.acquire_connection() as connection:
-            await connection.executemany(statement, batch)
+        async with database.acquire_connection() as pooled:
+            await pooled.executemany(statement, batch)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(exc) from exc
     except (asyncpg.SyntaxOrAccessError, asyncpg.exceptions.DataError) as exc:

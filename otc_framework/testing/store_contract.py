@@ -256,6 +256,34 @@ class StoreContract:
         assert not (await store.rate_limit("client", 2, refill_per_second=0.1)).allowed
         assert (await store.get_many_spending([], Bucket("other", 1, 0.1)))[1].allowed
 
+    async def test_set_owned_if_current_sets_only_what_was_priced_from_the_current_values(self, store: Store) -> None:
+        await store.set("record", "r1")
+        await store.set("version", "v1")
+        bucket = Bucket("client", capacity=2, refill_per_second=0.1)
+        expected = [("record", "r1"), ("version", "v1"), ("absent", None)]
+        values, decision, done = await store.set_owned_if_current(expected, bucket, "s1", "alice", "price", ttl=5)
+        assert done and values == ["r1", "v1", None] and decision.allowed
+        assert await store.take_owned("s1", "alice", tombstone_ttl=5) == (TakeOutcome.TAKEN, "price")
+        # A key changed since: nothing set, the current values come back (the bucket is spent).
+        await store.set("record", "r2")
+        values, decision, done = await store.set_owned_if_current(expected, bucket, "s2", "alice", "price", ttl=5)
+        assert not done and values == ["r2", "v1", None] and decision.allowed and decision.remaining < 0.5
+        assert await store.get("s2") is None
+        # A key that appeared counts as changed too.
+        await store.set("absent", "x")
+        expected = [("record", "r2"), ("version", "v1"), ("absent", None)]
+        assert not (await store.set_owned_if_current(expected, Bucket("other", 5, 1), "s3", "alice", "p", ttl=5))[2]
+        # Current, but the bucket is spent: nothing set.
+        values, refused, done = await store.set_owned_if_current(
+            [("record", "r2")], bucket, "s4", "alice", "price", ttl=5)
+        assert not done and not refused.allowed and await store.get("s4") is None
+
+    async def test_set_owned_if_current_clears_the_tombstone_like_set_owned(self, store: Store) -> None:
+        await store.set_owned("s", "alice", "first", ttl=5)
+        assert (await store.take_owned("s", "alice", tombstone_ttl=5))[0] is TakeOutcome.TAKEN
+        done = (await store.set_owned_if_current([("k", None)], Bucket("b", 5, 1), "s", "alice", "again", ttl=5))[2]
+        assert done and await store.take_owned("s", "alice", tombstone_ttl=5) == (TakeOutcome.TAKEN, "again")
+
     async def test_get_many_spending_refuses_an_impossible_bucket(self, store: Store) -> None:
         with pytest.raises(StoreError):
             await store.get_many_spending(["a"], Bucket("client", capacity=2, refill_per_second=1, cost=3))

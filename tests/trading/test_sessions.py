@@ -9,10 +9,12 @@ from decimal import Decimal
 import pytest
 from tortoise import connections
 
+from otc_framework.admin.access import Actor
+from otc_framework.admin.clients import update_client
 from otc_framework.sessions import service
 from otc_framework.sessions.service import oid_key
 from otc_framework.sessions.session import session_key
-from otc_framework.storage.models import AuditLog, Closing
+from otc_framework.storage.models import AuditLog, AuditSource, Closing, Tier
 from tests import scripted_plugin
 from tests.desk import Desk, bearer
 
@@ -244,3 +246,36 @@ async def test_quote_rate_limit(desk: Desk) -> None:
     assert limited.json()["code"] == "RATE_LIMITED" and int(limited.headers["Retry-After"]) >= 1
     _, other = await desk.client("other")
     assert (await desk.quote(other)).status_code == 201  # per client
+
+
+async def test_a_quote_from_a_current_view_locks_in_one_round_trip_and_a_stale_one_is_priced_afresh(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client_id, token = await desk.client(tier=Tier.T3)
+    assert (await desk.quote(token)).json()["price"] == "5.0500"  # this worker now has a view of the client
+    store, calls, depth = desk.runtime.store, [], [0]
+    for name in ("get_many_spending", "set_owned", "set_owned_if_current"):
+        real = getattr(store, name)
+
+        async def spy(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
+            if not depth[0]:  # the route's calls, not the in-process store's calls to itself
+                calls.append(_name)
+            depth[0] += 1
+            try:
+                return await _real(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                depth[0] -= 1
+
+        monkeypatch.setattr(store, name, spy)
+    second = await desk.quote(token)
+    assert second.status_code == 201 and calls == ["set_owned_if_current"]
+    # The client's tier changes: the view is stale, nothing is locked at the old price, and the
+    # quote is priced again from what the store holds.
+    calls.clear()
+    await update_client(desk.runtime.backoffice, Actor("ops", AuditSource.ADMIN), client_id, {"tier": Tier.T1})
+    third = await desk.quote(token)
+    assert third.json()["price"] == "5.0150" and calls == ["set_owned_if_current", "set_owned"]
+    assert await store.get(session_key(third.json()["sessionId"])) is not None
+    for body in (second.json(), third.json()):
+        assert (await desk.close(token, body["sessionId"])).status_code == 201
+    assert await Closing.all().count() == 2

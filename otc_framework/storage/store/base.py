@@ -137,6 +137,16 @@ class Store(ABC):
         that reads its caller's keys and spends its caller's bucket on every request."""
 
     @abstractmethod
+    async def set_owned_if_current(
+        self, expected: Sequence[tuple[str, str | None]], bucket: Bucket, key: str, owner: str, value: str, ttl: float,
+    ) -> tuple[list[str | None], RateDecision, bool]:
+        """``get_many_spending`` of ``expected``'s keys and ``bucket`` and, when the bucket
+        allowed and every key still holds the value ``expected`` gives it (``None``: absent),
+        ``set_owned(key, owner, value, ttl)``, all in one atomic step and one round trip. The
+        values read, the decision, and whether ``key`` was set: a caller that priced ``value``
+        from what it read before learns at once whether that is still what holds."""
+
+    @abstractmethod
     async def publish(self, channel: str, message: str) -> None:
         """Send ``message`` to every current subscriber of ``channel``, in every worker."""
 

@@ -284,6 +284,17 @@ class MemoryStore(Store):
         return (await self.get_many(keys),
                 await self.rate_limit(bucket.key, bucket.capacity, bucket.refill_per_second, bucket.cost))
 
+    async def set_owned_if_current(
+        self, expected: Sequence[tuple[str, str | None]], bucket: Bucket, key: str, owner: str, value: str, ttl: float,
+    ) -> tuple[list[str | None], RateDecision, bool]:
+        check_ttl(ttl)
+        # No step yields: in one process this is one step, as the Redis script is.
+        values, decision = await self.get_many_spending([k for k, _ in expected], bucket)
+        current = decision.allowed and values == [v for _, v in expected]
+        if current:
+            await self.set_owned(key, owner, value, ttl)
+        return values, decision, current
+
     async def rate_limit(
         self, key: str, capacity: int, refill_per_second: float, cost: int = 1
     ) -> RateDecision:

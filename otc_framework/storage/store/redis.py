@@ -98,6 +98,26 @@ local decision = spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(A
 return {decision, redis.call('MGET', unpack(KEYS, 2))}
 """)
 
+# KEYS: the bucket, the key to set, its tombstone, then the keys read; ARGV: the bucket's
+# three numbers, the value to set and its PX, then what each key read is expected to hold
+# ("=" and the value, or "" for absent: a Lua table cannot hold nil).
+SET_OWNED_IF_CURRENT = Script(_SPEND + """
+local decision = spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+local values = redis.call('MGET', unpack(KEYS, 4))
+local current = decision[1] == 1
+for i = 1, #values do
+  local want = ARGV[5 + i]
+  if (values[i] and ('=' .. values[i]) or '') ~= want then
+    current = false
+  end
+end
+if current then
+  redis.call('DEL', KEYS[3])
+  redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+end
+return {decision, values, current and 1 or 0}
+""")
+
 # Take when free, renew when already ours, refuse otherwise: one step, so two workers can
 # never both believe they hold it.
 ACQUIRE_LEASE = Script("""
@@ -400,6 +420,21 @@ class RedisStore(Store):
                 [bucket.capacity, bucket.refill_per_second, bucket.cost],
             )
         return cast(list[str | None], values), _decision(decision)
+
+    async def set_owned_if_current(
+        self, expected: Sequence[tuple[str, str | None]], bucket: Bucket, key: str, owner: str, value: str, ttl: float,
+    ) -> tuple[list[str | None], RateDecision, bool]:
+        check_ttl(ttl)
+        check_bucket(bucket.capacity, bucket.refill_per_second, bucket.cost)
+        with self._guard("set_owned_if_current"):
+            decision, values, current = await self._conn.script(
+                SET_OWNED_IF_CURRENT,
+                [self._key(RATE_PREFIX + bucket.key), self._key(key), self._key(key + TOMBSTONE_SUFFIX),
+                 *(self._key(k) for k, _ in expected)],
+                [bucket.capacity, bucket.refill_per_second, bucket.cost, owner + OWNER_SEPARATOR + value,
+                 _milliseconds(ttl), *("" if v is None else "=" + v for _, v in expected)],
+            )
+        return cast(list[str | None], values), _decision(decision), bool(current)
 
     # -- leases ----------------------------------------------------------------------------
 
