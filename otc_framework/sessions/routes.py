@@ -11,7 +11,7 @@ from pydantic import Field
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from otc_framework.auth.guard import admitted, authenticate, authenticate_token, bearer_token, last_view
+from otc_framework.auth.guard import admitted, authenticate_token, bearer_token, last_view
 from otc_framework.closings.schemas import ClosingAnswer
 from otc_framework.errors import (
     ApiDisabled,
@@ -26,7 +26,7 @@ from otc_framework.errors import (
     ValidationFailed,
 )
 from otc_framework.metrics import CLOSE_DURATION, QUOTE_DURATION, Timed
-from otc_framework.sessions.service import AMOUNT_PLACES, oid_key
+from otc_framework.sessions.service import AMOUNT_PLACES, CloseResult, oid_key
 from otc_framework.sessions.session import QuoteSession
 from otc_framework.storage.models import Currency, Settlement
 from otc_framework.web.bodies import (
@@ -134,10 +134,24 @@ async def close_session(request: Request, session_id: str) -> HTTPResponse:
     with Timed(CLOSE_DURATION):
         body = parse_body(request, CloseSession, optional=True)
         oid = body.oid
-        caller = await authenticate(request,
-                                    extra_keys=(lambda claims: [oid_key(claims.client_id, oid)]) if oid else None)
-        if not _SESSION_ID.fullmatch(session_id):
-            raise NotFound("no such session")
-        replay = caller.extras[0] if oid else None
-        result = await request.app.ctx.runtime.desk.close(caller, session_id, oid, replay)
+        runtime = request.app.ctx.runtime
+        token = bearer_token(request)
+        claims = runtime.tokens.decode(token)
+        # Taken in the round trip that confirms this worker's view of the caller is current
+        # (and that the OID has no answer yet); otherwise as the store has it.
+        view = last_view(request, claims) if _SESSION_ID.fullmatch(session_id) else None
+        outcome = None if view is None else await runtime.desk.close_if_current(view[0], view[1], session_id, oid)
+        if isinstance(outcome, CloseResult):
+            result = outcome
+        else:
+            if outcome is None:
+                caller = await authenticate_token(
+                    request, token, extra_keys=(lambda claims: [oid_key(claims.client_id, oid)]) if oid else None)
+            else:
+                reference, rest = await runtime.reference.of_values(outcome)
+                caller = await admitted(request, claims, reference, rest, None)
+            if not _SESSION_ID.fullmatch(session_id):
+                raise NotFound("no such session")
+            replay = caller.extras[0] if oid else None
+            result = await runtime.desk.close(caller, session_id, oid, replay)
         return answer_json(result.answer, status=201 if result.created else 200)

@@ -179,8 +179,31 @@ class TradingDesk:
             return CloseResult(replay, created=False)
         if not caller.reference.controls.flag("quoting_enabled"):
             raise QuotingDisabled("trading is switched off; the quote stays open until it expires")
+        taken = await self.store.take_owned(session_key(session_id), caller.client.id, TOMBSTONE_TTL_SECONDS)
+        return await self._book(caller, session_id, oid, *taken)
+
+    async def close_if_current(
+        self, caller: Caller, view: list[tuple[str, str | None]], session_id: str, oid: str | None,
+    ) -> CloseResult | list[str | None] | None:
+        """``close`` in one store round trip before the database, for ``caller`` as this
+        worker last saw it (``auth.guard.last_view``): the session is taken only if the store
+        still holds ``view`` and no answer under ``oid`` (``Store.take_owned_if_current``). The
+        result, when it was taken; otherwise what the store read (``view``'s keys, then the
+        OID key when there is an OID: ``close`` the caller admitted from them); ``None`` when
+        the view itself refuses the close, before anything is taken."""
+        if not caller.reference.controls.flag("quoting_enabled"):
+            return None
+        expected = [*view, (oid_key(caller.client.id, oid), None)] if oid is not None else view
+        values, taken = await self.store.take_owned_if_current(
+            expected, session_key(session_id), caller.client.id, TOMBSTONE_TTL_SECONDS)
+        if taken is None:
+            return values
+        return await self._book(caller, session_id, oid, *taken)
+
+    async def _book(self, caller: Caller, session_id: str, oid: str | None, outcome: TakeOutcome,
+                    payload: str | None) -> CloseResult:
+        """What follows the take: the closing booked, or the refusal the take calls for."""
         client_id = caller.client.id
-        outcome, payload = await self.store.take_owned(session_key(session_id), client_id, TOMBSTONE_TTL_SECONDS)
         if outcome is not TakeOutcome.TAKEN:
             if outcome is not TakeOutcome.NOT_OWNER:
                 # The database, not the store, says whether this session traded: a tombstone

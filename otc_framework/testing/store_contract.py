@@ -284,6 +284,27 @@ class StoreContract:
         done = (await store.set_owned_if_current([("k", None)], Bucket("b", 5, 1), "s", "alice", "again", ttl=5))[2]
         assert done and await store.take_owned("s", "alice", tombstone_ttl=5) == (TakeOutcome.TAKEN, "again")
 
+    async def test_take_owned_if_current_takes_only_while_the_values_hold(self, store: Store) -> None:
+        await store.set("record", "r1")
+        await store.set_owned("s", "alice", "price", ttl=5)
+        expected = [("record", "r1"), ("oid", None)]
+        await store.set("oid", "answered")  # a value appeared: nothing is taken
+        assert await store.take_owned_if_current(expected, "s", "alice", tombstone_ttl=5) == (["r1", "answered"], None)
+        assert await store.get_many(["s"]) != [None]
+        await store.delete("oid")
+        assert await store.take_owned_if_current(expected, "s", "alice", tombstone_ttl=5) == (
+            ["r1", None], (TakeOutcome.TAKEN, "price"))
+        assert await store.take_owned_if_current(expected, "s", "alice", tombstone_ttl=5) == (
+            ["r1", None], (TakeOutcome.TAKEN_BEFORE, None))
+        assert (await store.take_owned_if_current(expected, "s", "bob", tombstone_ttl=5))[1] == (
+            TakeOutcome.NOT_OWNER, None)
+        assert (await store.take_owned_if_current(expected, "gone", "alice", tombstone_ttl=5))[1] == (
+            TakeOutcome.ABSENT, None)
+        await store.set("record", "r2")
+        await store.set_owned("t", "alice", "p", ttl=5)
+        assert await store.take_owned_if_current(expected, "t", "alice", tombstone_ttl=5) == (["r2", None], None)
+        assert await store.take_owned("t", "alice", tombstone_ttl=5) == (TakeOutcome.TAKEN, "p")
+
     async def test_get_many_spending_refuses_an_impossible_bucket(self, store: Store) -> None:
         with pytest.raises(StoreError):
             await store.get_many_spending(["a"], Bucket("client", capacity=2, refill_per_second=1, cost=3))

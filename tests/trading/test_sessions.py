@@ -10,7 +10,7 @@ import pytest
 from tortoise import connections
 
 from otc_framework.admin.access import Actor
-from otc_framework.admin.clients import update_client
+from otc_framework.admin.clients import set_client_active, update_client
 from otc_framework.sessions import service
 from otc_framework.sessions.service import oid_key
 from otc_framework.sessions.session import session_key
@@ -279,3 +279,37 @@ async def test_a_quote_from_a_current_view_locks_in_one_round_trip_and_a_stale_o
     for body in (second.json(), third.json()):
         assert (await desk.close(token, body["sessionId"])).status_code == 201
     assert await Closing.all().count() == 2
+
+
+async def test_a_close_from_a_current_view_takes_in_one_round_trip_and_a_stale_one_asks_again(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client_id, token = await desk.client()
+    first, second = await quoted(desk, token), await quoted(desk, token)  # the worker has a view of the client
+    store, calls, depth = desk.runtime.store, [], [0]
+    for name in ("get_many", "take_owned", "take_owned_if_current"):
+        real = getattr(store, name)
+
+        async def spy(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
+            if not depth[0]:  # the route's calls, not the in-process store's calls to itself
+                calls.append(_name)
+            depth[0] += 1
+            try:
+                return await _real(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                depth[0] -= 1
+
+        monkeypatch.setattr(store, name, spy)
+    closed = await desk.close(token, first, oid="one-trip")
+    assert closed.status_code == 201 and calls == ["take_owned_if_current"]
+    # The OID has an answer now: nothing is taken in that trip, and the first closing answers.
+    calls.clear()
+    replay = await desk.close(token, second, oid="one-trip")
+    assert replay.status_code == 200 and replay.json() == closed.json()
+    assert calls == ["take_owned_if_current"] and await store.get(session_key(second)) is not None
+    # Deactivated since the view was read: refused, and the session is left as it was.
+    await set_client_active(desk.runtime.backoffice, Actor("ops", AuditSource.ADMIN), client_id, False)
+    calls.clear()
+    refused = await desk.close(token, second, oid="two")
+    assert refused.status_code == 401 and calls == ["take_owned_if_current"]
+    assert await store.get(session_key(second)) is not None and await Closing.all().count() == 1

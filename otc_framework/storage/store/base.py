@@ -108,6 +108,15 @@ class Store(ABC):
         """
 
     @abstractmethod
+    async def take_owned_if_current(
+        self, expected: Sequence[tuple[str, str | None]], key: str, owner: str, tombstone_ttl: float,
+    ) -> tuple[list[str | None], tuple[TakeOutcome, str | None] | None]:
+        """Read ``expected``'s keys and, when every one still holds the value ``expected``
+        gives it (``None``: absent), ``take_owned(key, owner, tombstone_ttl)``, all in one
+        atomic step and one round trip. The values read, and what the take answered (``None``
+        when a value differed and nothing was taken)."""
+
+    @abstractmethod
     async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
         """Set only when the key is absent (or expired); ``True`` if this call set it."""
 

@@ -237,6 +237,16 @@ class MemoryStore(Store):
             return TakeOutcome.ABSENT, None
         return (TakeOutcome.TAKEN_BEFORE if taker == owner else TakeOutcome.NOT_OWNER), None
 
+    async def take_owned_if_current(
+        self, expected: Sequence[tuple[str, str | None]], key: str, owner: str, tombstone_ttl: float,
+    ) -> tuple[list[str | None], tuple[TakeOutcome, str | None] | None]:
+        check_ttl(tombstone_ttl)
+        # No step yields: in one process this is one step, as the Redis script is.
+        values = await self.get_many([k for k, _ in expected])
+        if values != [v for _, v in expected]:
+            return values, None
+        return values, await self.take_owned(key, owner, tombstone_ttl)
+
     async def delete(self, key: str) -> bool:
         now = self._now()
         key = self._prefix + key

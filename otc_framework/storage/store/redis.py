@@ -98,19 +98,25 @@ local decision = spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(A
 return {decision, redis.call('MGET', unpack(KEYS, 2))}
 """)
 
+# Whether each value read is what the caller expects, given from ARGV[first] on ("=" and the
+# value, or "" for absent: a Lua table cannot hold nil).
+_AS_EXPECTED = """
+local function as_expected(values, first)
+  for i = 1, #values do
+    if (values[i] and ('=' .. values[i]) or '') ~= ARGV[first + i - 1] then
+      return false
+    end
+  end
+  return true
+end
+"""
+
 # KEYS: the bucket, the key to set, its tombstone, then the keys read; ARGV: the bucket's
-# three numbers, the value to set and its PX, then what each key read is expected to hold
-# ("=" and the value, or "" for absent: a Lua table cannot hold nil).
-SET_OWNED_IF_CURRENT = Script(_SPEND + """
+# three numbers, the value to set and its PX, then what each key read is expected to hold.
+SET_OWNED_IF_CURRENT = Script(_SPEND + _AS_EXPECTED + """
 local decision = spend(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 local values = redis.call('MGET', unpack(KEYS, 4))
-local current = decision[1] == 1
-for i = 1, #values do
-  local want = ARGV[5 + i]
-  if (values[i] and ('=' .. values[i]) or '') ~= want then
-    current = false
-  end
-end
+local current = decision[1] == 1 and as_expected(values, 6)
 if current then
   redis.call('DEL', KEYS[3])
   redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
@@ -161,26 +167,49 @@ return 0
 
 # The owner check, the take and the tombstone in one step: no caller can see the value gone
 # before its tombstone exists, which is how "already closed" differs from "expired".
-TAKE_OWNED = Script("""
-local stored = redis.call('GET', KEYS[1])
-if stored then
-  local cut = string.find(stored, ARGV[3], 1, true)
-  if not cut or string.sub(stored, 1, cut - 1) ~= ARGV[1] then
-    return {'not_owner'}
+_TAKE = """
+local function take(key, tombstone, owner, px, separator)
+  local stored = redis.call('GET', key)
+  if stored then
+    local cut = string.find(stored, separator, 1, true)
+    if not cut or string.sub(stored, 1, cut - 1) ~= owner then
+      return {'not_owner'}
+    end
+    redis.call('DEL', key)
+    redis.call('SET', tombstone, owner, 'PX', px)
+    return {'taken', string.sub(stored, cut + string.len(separator))}
   end
-  redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-  return {'taken', string.sub(stored, cut + string.len(ARGV[3]))}
+  local taker = redis.call('GET', tombstone)
+  if not taker then
+    return {'absent'}
+  end
+  if taker == owner then
+    return {'taken_before'}
+  end
+  return {'not_owner'}
 end
-local taker = redis.call('GET', KEYS[2])
-if not taker then
-  return {'absent'}
-end
-if taker == ARGV[1] then
-  return {'taken_before'}
-end
-return {'not_owner'}
+"""
+TAKE_OWNED = Script(_TAKE + """
+return take(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])
 """)
+# KEYS: the key, its tombstone, then the keys read; ARGV: as TAKE_OWNED's, then what each key
+# read is expected to hold.
+TAKE_OWNED_IF_CURRENT = Script(_TAKE + _AS_EXPECTED + """
+local values = redis.call('MGET', unpack(KEYS, 3))
+if not as_expected(values, 4) then
+  return {values}
+end
+return {values, take(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3])}
+""")
+
+
+def _expected(expected: Sequence[tuple[str, str | None]]) -> list[str]:
+    """What each key is expected to hold, as ``_AS_EXPECTED`` reads it."""
+    return ["" if value is None else "=" + value for _, value in expected]
+
+
+def _taken(answer: Sequence[str]) -> tuple[TakeOutcome, str | None]:
+    return TakeOutcome(answer[0]), (answer[1] if len(answer) > 1 else None)
 
 
 def _decision(answer: Sequence[str]) -> RateDecision:
@@ -361,7 +390,19 @@ class RedisStore(Store):
         keys = [self._key(key), self._key(key + TOMBSTONE_SUFFIX)]
         with self._guard("take_owned"):
             answer = await self._conn.script(TAKE_OWNED, keys, [owner, _milliseconds(tombstone_ttl), OWNER_SEPARATOR])
-        return TakeOutcome(answer[0]), (answer[1] if len(answer) > 1 else None)
+        return _taken(answer)
+
+    async def take_owned_if_current(
+        self, expected: Sequence[tuple[str, str | None]], key: str, owner: str, tombstone_ttl: float,
+    ) -> tuple[list[str | None], tuple[TakeOutcome, str | None] | None]:
+        check_ttl(tombstone_ttl)
+        with self._guard("take_owned_if_current"):
+            answer = await self._conn.script(
+                TAKE_OWNED_IF_CURRENT,
+                [self._key(key), self._key(key + TOMBSTONE_SUFFIX), *(self._key(k) for k, _ in expected)],
+                [owner, _milliseconds(tombstone_ttl), OWNER_SEPARATOR, *_expected(expected)],
+            )
+        return cast(list[str | None], answer[0]), (_taken(answer[1]) if len(answer) > 1 else None)
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         check_ttl(ttl)
@@ -432,7 +473,7 @@ class RedisStore(Store):
                 [self._key(RATE_PREFIX + bucket.key), self._key(key), self._key(key + TOMBSTONE_SUFFIX),
                  *(self._key(k) for k, _ in expected)],
                 [bucket.capacity, bucket.refill_per_second, bucket.cost, owner + OWNER_SEPARATOR + value,
-                 _milliseconds(ttl), *("" if v is None else "=" + v for _, v in expected)],
+                 _milliseconds(ttl), *_expected(expected)],
             )
         return cast(list[str | None], values), _decision(decision), bool(current)
 
