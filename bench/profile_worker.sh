@@ -7,7 +7,7 @@
 # child of `otc serve` with py-spy while wrk drives it, and prints the functions by inclusive
 # and by own share of the samples. Needs what side_by_side.py needs (wrk, node, PostgreSQL,
 # Redis) and py-spy (`.venv/bin/pip install py-spy`). ROWS=N prints N functions per table;
-# KEEP_RAW=path keeps py-spy's raw samples there.
+# KEEP_RAW=path keeps py-spy's raw samples there; RATE=N samples N times a second (100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOAD=${1:-quote.lua}

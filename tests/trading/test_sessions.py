@@ -15,6 +15,7 @@ from otc_framework.sessions import service
 from otc_framework.sessions.service import oid_key
 from otc_framework.sessions.session import session_key
 from otc_framework.storage.models import AuditLog, AuditSource, Closing, Tier
+from otc_framework.storage.store import Store
 from tests import scripted_plugin
 from tests.desk import Desk, bearer
 
@@ -248,25 +249,37 @@ async def test_quote_rate_limit(desk: Desk) -> None:
     assert (await desk.quote(other)).status_code == 201  # per client
 
 
+def spy_on(monkeypatch: pytest.MonkeyPatch, store: Store, client_id: str, *names: str) -> list[str]:
+    """The names of the store methods called for ``client_id`` from now on, in order (the real
+    ones run). Calls of the background loops, which never name a client, are left out, and so
+    are the in-process store's calls to itself."""
+    calls: list[str] = []
+    depth = [0]
+    for name in names:
+        real = getattr(store, name)
+
+        async def spy(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
+            counted = not depth[0] and client_id in repr((args, kwargs))
+            if counted:
+                calls.append(_name)
+                depth[0] += 1
+            try:
+                return await _real(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                if counted:
+                    depth[0] -= 1
+
+        monkeypatch.setattr(store, name, spy)
+    return calls
+
+
 async def test_a_quote_from_a_current_view_locks_in_one_round_trip_and_a_stale_one_is_priced_afresh(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client_id, token = await desk.client(tier=Tier.T3)
     assert (await desk.quote(token)).json()["price"] == "5.0500"  # this worker now has a view of the client
-    store, calls, depth = desk.runtime.store, [], [0]
-    for name in ("get_many_spending", "set_owned", "set_owned_if_current"):
-        real = getattr(store, name)
-
-        async def spy(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
-            if not depth[0]:  # the route's calls, not the in-process store's calls to itself
-                calls.append(_name)
-            depth[0] += 1
-            try:
-                return await _real(*args, **kwargs)  # type: ignore[operator]
-            finally:
-                depth[0] -= 1
-
-        monkeypatch.setattr(store, name, spy)
+    store = desk.runtime.store
+    calls = spy_on(monkeypatch, store, client_id, "get_many_spending", "set_owned", "set_owned_if_current")
     second = await desk.quote(token)
     assert second.status_code == 201 and calls == ["set_owned_if_current"]
     # The client's tier changes: the view is stale, nothing is locked at the old price, and the
@@ -286,20 +299,8 @@ async def test_a_close_from_a_current_view_takes_in_one_round_trip_and_a_stale_o
 ) -> None:
     client_id, token = await desk.client()
     first, second = await quoted(desk, token), await quoted(desk, token)  # the worker has a view of the client
-    store, calls, depth = desk.runtime.store, [], [0]
-    for name in ("get_many", "take_owned", "take_owned_if_current"):
-        real = getattr(store, name)
-
-        async def spy(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
-            if not depth[0]:  # the route's calls, not the in-process store's calls to itself
-                calls.append(_name)
-            depth[0] += 1
-            try:
-                return await _real(*args, **kwargs)  # type: ignore[operator]
-            finally:
-                depth[0] -= 1
-
-        monkeypatch.setattr(store, name, spy)
+    store = desk.runtime.store
+    calls = spy_on(monkeypatch, store, client_id, "get_many", "take_owned", "take_owned_if_current")
     closed = await desk.close(token, first, oid="one-trip")
     assert closed.status_code == 201 and calls == ["take_owned_if_current"]
     # The OID has an answer now: nothing is taken in that trip, and the first closing answers.
