@@ -19,7 +19,10 @@ BENCH=$!
 for _ in $(seq 1 900); do pgrep -f "wrk -t1" > /dev/null && break; sleep 0.1; done
 sleep 2
 MAIN=$(pgrep -f "otc serve --config" | head -1)
-WORKER=$(ps --ppid "$MAIN" -o pid=,pcpu= --sort=-pcpu | head -1 | awk '{print $1}')
+# The child that used the most CPU over the last second (ps's pcpu is a lifetime average).
+ticks() { for pid in $(pgrep -P "$MAIN"); do echo "$pid $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)"; done; }
+BEFORE=$(ticks); sleep 1; AFTER=$(ticks)
+WORKER=$(join <(sort <<< "$BEFORE") <(sort <<< "$AFTER") | awk '{print $3 - $2, $1}' | sort -rn | head -1 | awk '{print $2}')
 .venv/bin/py-spy record --pid "$WORKER" -d "$SECONDS_SAMPLED" -r ${RATE:-100} -f raw -o "$RAW" --nonblocking > /dev/null 2>&1
 wait "$BENCH"
 .venv/bin/python - "$RAW" <<'PY'
