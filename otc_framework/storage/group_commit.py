@@ -63,11 +63,13 @@ class GroupWriter(Generic[Row]):
         await committed
 
     def _ended(self, writer: asyncio.Task[None]) -> None:
+        # For a writer cancelled before it started; one that ran has left already.
         self._writers.discard(writer)
-        if self._starting is writer:  # cancelled before it started
+        if self._starting is writer:
             self._starting = None
 
     async def _write_waiting(self) -> None:
+        me = asyncio.current_task()
         self._starting = None
         batch: list[tuple[Row, asyncio.Future[None]]] = []
         try:
@@ -82,6 +84,11 @@ class GroupWriter(Generic[Row]):
             if len(self._writers) <= 1:
                 self._waiting = []
             raise
+        finally:
+            # In the same step as the last look at the queue: a row added after it finds room
+            # for a new writer. (Left to the done callback, which runs a turn later, a row added
+            # in between would find every place taken by writers that are done, and wait for ever.)
+            self._writers.discard(me)
 
     async def _settle(self, batch: Sequence[tuple[Row, asyncio.Future[None]]]) -> None:
         try:

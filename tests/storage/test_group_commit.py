@@ -115,3 +115,18 @@ async def test_a_caller_goes_at_once_while_a_batch_is_free() -> None:
     assert batches == [[1], [2], [3, 4]]  # the third and fourth went together, the moment they could
     release.set()
     await asyncio.gather(first, third, fourth)
+
+
+async def test_a_row_added_as_the_last_writer_ends_is_written() -> None:
+    written: list[int] = []
+
+    async def write(rows: Any) -> None:
+        written.extend(rows)
+
+    group: GroupWriter[int] = GroupWriter(write, lambda exc: False, in_flight=1)
+    async with asyncio.timeout(2):
+        await group.add(1)
+        # Added as soon as 1 is written, before the loop has run anything else (the writer's
+        # done callbacks included): a writer must still take it.
+        await group.add(2)
+    assert written == [1, 2]
