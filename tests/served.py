@@ -46,6 +46,17 @@ class Served:
             time.sleep(0.2)
         raise AssertionError("never ready")
 
+    def wait_logged(self, until: Callable[[list[dict[str, Any]]], bool], what: str) -> list[dict[str, Any]]:
+        """The log lines, once ``until`` accepts them: workers start at their own pace, and one
+        can answer while another is still starting."""
+        deadline = time.monotonic() + 60  # a bound for a loaded machine, not a speed claim
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "serve exited"
+            if until(lines := self.log_lines()):
+                return lines
+            time.sleep(0.2)
+        raise AssertionError(f"never logged: {what}")
+
     def log_lines(self) -> list[dict[str, Any]]:
         with self.log_path.open() as log:
             return [json.loads(line) for line in log if line.startswith("{")]

@@ -4,11 +4,16 @@ spot poller runs in exactly one of them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.served import otc_serve
+
+
+def ready_workers(lines: list[dict[str, Any]]) -> set[str]:
+    return {line["msg"] for line in lines if line["msg"].startswith("Worker ready")}
 
 
 # Several workers need the production backends: SQLite and the in-process store serve one.
@@ -18,12 +23,12 @@ def test_two_workers_serve_and_one_polls(migrated_database_url: str, store_names
     with otc_serve(tmp_path, migrated_database_url, store_namespace) as served:
         body = served.wait_ready(lambda body: bool(body["spot"]["binance"]["lastError"]))
         assert body["database"]["ok"] and body["store"]["ok"]
+        served.wait_logged(lambda lines: len(ready_workers(lines)) == 2, "both workers ready")
         # Several requests land on both workers; each reports the state the one poller shares.
         for _ in range(10):
             spot = httpx.get(f"{served.url}/health/ready", timeout=2).json()["spot"]
             assert spot["binance"]["fresh"] is False and "ConnectError" in spot["binance"]["lastError"]
     lines = served.log_lines()
-    workers = {line["msg"] for line in lines if line["msg"].startswith("Worker ready")}
-    assert len(workers) == 2
+    assert len(ready_workers(lines)) == 2
     holders = {line["holder"] for line in lines if line["msg"] == "lease taken" and line.get("lease") == "loop:spot-poller"}
     assert len(holders) == 1

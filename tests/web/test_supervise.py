@@ -30,7 +30,11 @@ def test_each_killed_worker_is_replaced_and_the_desk_keeps_answering(
         migrated_database_url: str, store_namespace: str, tmp_path: Path) -> None:
     with otc_serve(tmp_path, migrated_database_url, store_namespace) as served:
         served.wait_ready()
-        first = poll(lambda: started(served) if len(started(served)) >= 2 else None, "both workers started")
+        # A worker killed before it told the manager it is up is a failed start: Sanic stops the
+        # host (its supervisor's call), so the kills wait for both workers to be serving.
+        served.wait_logged(lambda lines: sum(line.get("msg", "").startswith("Worker ready") for line in lines) == 2,
+                           "both workers ready")
+        first = started(served)
         for victim in first:
             count = len(started(served))
             os.kill(victim, signal.SIGKILL)
