@@ -23,8 +23,9 @@ from otc_framework.pricing import routes as price_routes
 from otc_framework.pricing import stream_routes as price_stream_routes
 from otc_framework.runtime.worker import Runtime
 from otc_framework.sessions import routes as session_routes
-from otc_framework.web import drain, health, limits, metrics, openapi, tracing
+from otc_framework.web import drain, health, limits, metrics, openapi
 from otc_framework.web.problems import ProblemErrorHandler
+from otc_framework.web.request import DeskRequest
 
 
 def _app_name(config: DeploymentConfig, unique: bool) -> str:
@@ -40,7 +41,8 @@ def create_app(
     ``unique_name`` lets one process hold several apps (tests)."""
     plugins = plugins or build_plugin_host(config)
     register_secrets([*config.secrets(), *plugins.secrets()])
-    app = Sanic(_app_name(config, unique_name), configure_logging=False, error_handler=ProblemErrorHandler())
+    app = Sanic(_app_name(config, unique_name), configure_logging=False, error_handler=ProblemErrorHandler(),
+                request_class=DeskRequest)
     app.config.ACCESS_LOG = config.server.access_log
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = config.server.drain_seconds
@@ -48,7 +50,6 @@ def create_app(
     app.ctx.plugins = plugins
     app.ctx.runtime = Runtime(config, plugins)
 
-    tracing.install(app)
     limits.install(app)
     metrics.install(app)
     for blueprint in (

@@ -30,7 +30,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, Collector
 from pydantic import RootModel
 from sanic import Blueprint, Request, Sanic
-from sanic.response import BaseHTTPResponse, HTTPResponse
+from sanic.response import HTTPResponse
 
 from otc_framework.liquidity import LpFeed
 from otc_framework.metrics import HTTP_REQUESTS, labelled
@@ -189,8 +189,9 @@ def _route_label(template: str) -> str:
     return _TYPED_PARAM.sub(r"<\1>", template)
 
 
-def _count(request: Request, status: int) -> None:
-    # Once per request, though an error answer may follow an upgrade or a failing middleware.
+def count_request(request: Request, status: int) -> None:
+    """Count an answer (``web.request``) or an upgrade, once per request: an error answer may
+    follow an upgrade."""
     if getattr(request.ctx, "metrics_counted", False):
         return
     request.ctx.metrics_counted = True
@@ -203,20 +204,14 @@ def _count(request: Request, status: int) -> None:
     ).inc()
 
 
-async def _on_request(request: Request) -> None:
-    # A websocket answers no response for the middleware to see: its upgrade is counted here.
-    if request.route is not None and request.route.extra.websocket:
-        _count(request, 101)
-
-
-async def _on_response(request: Request, response: BaseHTTPResponse) -> None:
-    _count(request, response.status)
-
-
 def install(app: Sanic) -> None:
-    """The request counter and the worker's part in summing; the route is ``bp``."""
-    app.on_request(_on_request)
-    app.on_response(_on_response)
+    """The upgrade counter and the worker's part in summing; the route is ``bp``. Answers are
+    counted as they are sent (``web.request``)."""
+
+    @app.signal("websocket.handler.before")
+    async def _upgraded(request: Request, websocket: object) -> None:
+        # A WebSocket answers nothing that ``respond`` sees: its upgrade is counted here.
+        count_request(request, 101)
 
     @app.before_server_start
     async def _check(app: Sanic) -> None:

@@ -1,5 +1,5 @@
 """A trace id per request: in the log lines (through a context variable), in every answer's
-``X-Trace-Id`` header and in problem bodies. A well-formed id sent by a load balancer or
+``X-Trace-Id`` header (``web.request``) and in problem bodies. A well-formed id sent by a load balancer or
 client is kept, so one id follows a request across systems."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from sanic import Request, Sanic
-from sanic.response import HTTPResponse
+from sanic import Request
 
 from otc_framework.logs import trace_id_var
 
@@ -21,8 +20,7 @@ def new_trace_id() -> str:
 
 
 def request_trace_id(request: Request) -> str:
-    """The request's trace id, assigning one if the request never reached middleware
-    (routing failures are raised before it runs)."""
+    """The request's trace id, assigned as the request is made (``web.request``)."""
     trace_id = getattr(request.ctx, "trace_id", None)
     if trace_id is None:
         sent = request.headers.get(HEADER, "")
@@ -31,15 +29,3 @@ def request_trace_id(request: Request) -> str:
         trace_id_var.set(trace_id)
     return trace_id
 
-
-async def _on_request(request: Request) -> None:
-    request_trace_id(request)
-
-
-async def _on_response(request: Request, response: HTTPResponse) -> None:
-    response.headers[HEADER] = request_trace_id(request)
-
-
-def install(app: Sanic) -> None:
-    app.on_request(_on_request, priority=100)
-    app.on_response(_on_response, priority=100)
