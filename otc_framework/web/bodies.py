@@ -32,6 +32,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 from sanic import Request
 from sanic.response import HTTPResponse
+from sanic.response.types import HEADER_TRANSLATION_TABLE
 
 from otc_framework.errors import ValidationFailed
 from otc_framework.web.limits import MAX_JSON_DEPTH, MAX_NUMBER_CHARS
@@ -188,9 +189,21 @@ def answer(model: BaseModel, status: int = 200) -> HTTPResponse:
     return answer_json(model.model_dump_json(by_alias=True), status)
 
 
+class Answer(HTTPResponse):
+    """Sanic's response, whose header values skip its character filter when there is nothing
+    to filter: it strips CR, LF and NUL, none of them printable, from each name and value of
+    every answer, one character at a time."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _sanitize_header_value(value: str) -> str:
+        return value if value.isprintable() else value.translate(HEADER_TRANSLATION_TABLE)
+
+
 def answer_json(text: str, status: int = 200) -> HTTPResponse:
     """An answer already written as JSON (by an answer model: a close's stored answer, say)."""
-    return HTTPResponse(text, status=status, content_type="application/json")
+    return Answer(text, status=status, content_type="application/json")
 
 
 def _plain(value: Decimal) -> str:

@@ -53,7 +53,7 @@ def _encode(arg: Arg) -> bytes:
 def pack(args: Sequence[Arg]) -> bytes:
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
-        data = _encode(arg)
+        data = arg.encode() if type(arg) is str else _encode(arg)  # most are keys and values
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
 
