@@ -1,0 +1,129 @@
+"""How fast one Sanic process can answer the quote request at all (not a test).
+
+    .venv/bin/python bench/floor.py [--seconds 8]
+
+Serves ``POST /v1/sessions`` as ../shared/bench/side_by_side.py's ``quote.lua`` sends it, in
+one process on uvloop, two ways, and drives each with wrk at 16 connections:
+
+- ``bare``: Sanic reads the JSON body and answers a fixed 201. No desk, no I/O.
+- ``io``: the same, after the quote's input and output only: one Lua script round trip on the
+  desk's pipelined Redis connection (an 800-byte session set with a TTL) and one
+  audit-sized row through the desk's group writer (asyncpg, committed before the answer).
+
+It prints the rate, the process's share of a core and its CPU per request. What the desk's
+own work may cost is what lies between these floors and the peer's rate (docs/decisions.md,
+"Performance"). Needs PostgreSQL and Redis on 127.0.0.1 and wrk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import orjson
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT.parent / "shared" / "bench"))
+import side_by_side as sbs  # noqa: E402
+
+from bench.cpu_per_request import cpu_seconds  # noqa: E402
+from otc_framework.storage.group_commit import GroupWriter  # noqa: E402
+from otc_framework.storage.store.resp import PipelinedConnection, Script  # noqa: E402
+
+ANSWER = ('{"sessionId":"0123456789abcdef0123456789abcdef","side":"BUY","currency":"USDT","settlement":"D0",'
+          '"amount":"1000","price":"5.0150","totalBrl":"5015.00","expiresAt":"2026-01-01T00:00:00Z"}')
+LOCK = Script("redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return {1, 0, 5}")
+DETAIL = orjson.dumps({"tier": "T1", "currency": "USDT", "settlement": "D0", "amount": "1000", "price": "5.0150",
+                       "totalBrl": "5015.00", "referenceMode": "spot", "referencePrice": "5.0000"}).decode()
+INSERT = ("INSERT INTO floor_audit (action, actor, source, session_id, ip_address, detail, created_at) "
+          "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)")
+
+
+def serve(mode: str, port: int, database_url: str) -> None:
+    app = Sanic(f"floor_{mode}", configure_logging=False)
+    app.config.ACCESS_LOG = False
+
+    @app.before_server_start
+    async def start(app: Sanic) -> None:
+        if mode != "io":
+            return
+        app.ctx.redis = PipelinedConnection("redis://127.0.0.1:6379/15", timeout=5, connect_timeout=5)
+        app.ctx.pool = await asyncpg.create_pool(database_url, min_size=2, max_size=4)
+        await app.ctx.pool.execute(
+            "CREATE TABLE IF NOT EXISTS floor_audit (id bigserial PRIMARY KEY, action text, actor text, source text, "
+            "session_id text, ip_address text, detail jsonb, created_at timestamptz)")
+
+        async def write(rows: Sequence[tuple[object, ...]]) -> None:
+            async with app.ctx.pool.acquire() as connection:
+                await connection.executemany(INSERT, rows)
+
+        app.ctx.writer = GroupWriter(write, lambda exc: False)
+
+    @app.get("/ready")
+    async def ready(request: Request) -> HTTPResponse:
+        return HTTPResponse("ok")
+
+    @app.post("/v1/sessions")
+    async def quote(request: Request) -> HTTPResponse:
+        request.json  # noqa: B018 (read, as the desk reads it)
+        if mode == "io":
+            session_id = secrets.token_hex(16)
+            await app.ctx.redis.script(LOCK, [f"floor:{session_id}"], ["x" * 800, 7000])
+            await app.ctx.writer.add(("SESSION_CREATED", "floor", "API", session_id, "127.0.0.1", DETAIL,
+                                      datetime.now(UTC)))
+        return HTTPResponse(ANSWER, status=201, content_type="application/json")
+
+    app.run(host="127.0.0.1", port=port, single_process=True, access_log=False)
+
+
+def measure(mode: str, seconds: int, database_url: str) -> None:
+    port = sbs.free_port()
+    server = subprocess.Popen([sys.executable, __file__, "--serve", mode, "--port", str(port), "--database", database_url],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        sbs.wait_ready(f"http://127.0.0.1:{port}/ready", server, Path(os.devnull))
+        before = cpu_seconds(server.pid)
+        answered = sbs.wrk("quote.lua", port, "floor", 16, seconds)
+        used = cpu_seconds(server.pid) - before
+        rate = answered.get("quotes/s", 0)
+        print(f"{mode:5s} {answered['line']}\n{mode:5s} {100 * used / seconds:.0f} % of a core, "
+              f"{1e6 * used / max(rate * seconds, 1):.0f} µs a request", flush=True)
+    finally:
+        sbs.stop(server)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--serve", choices=("bare", "io"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.database)
+        return
+    database = f"floor_{secrets.token_hex(3)}"
+    sbs.psql(f"CREATE DATABASE {database}")
+    try:
+        for mode in ("bare", "io"):
+            measure(mode, args.seconds, f"{sbs.PG}/{database}")
+    finally:
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"],
+                       capture_output=True)
+        subprocess.run(["redis-cli", "-n", "15", "EVAL",
+                        "for _, k in ipairs(redis.call('KEYS', 'floor:*')) do redis.call('DEL', k) end", "0"],
+                       capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
