@@ -31,8 +31,9 @@ from tortoise.exceptions import IntegrityError, OperationalError
 from otc_framework.storage.database import DatabaseUnavailable, unavailable
 
 Row = TypeVar("Row")
-# Batches of one statement written at once (each on a pool connection of its own).
-IN_FLIGHT = 2
+# Batches of one statement written at once (each on a pool connection of its own): one, so
+# that rows arriving during a batch make the next one as large as they can (docs/decisions.md).
+IN_FLIGHT = 1
 Write = Callable[[Sequence[Row]], Awaitable[None]]
 # Whether a failed statement's outcome is unknown (the server unreachable): then it is not
 # broken up and written again.
