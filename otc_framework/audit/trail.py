@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 from uuid import UUID
 
@@ -38,10 +39,14 @@ class AuditRow:
 
     def values(self) -> list[Any]:
         """Column values in ``COLUMNS`` order, as PostgreSQL takes them."""
-        return [encode_json(self.detail) if c == "detail" else getattr(self, c) for c in COLUMNS]
+        values = list(_READ_COLUMNS(self))
+        values[_DETAIL] = encode_json(values[_DETAIL])
+        return values
 
 
 COLUMNS = tuple(AuditRow.__dataclass_fields__)
+_READ_COLUMNS = attrgetter(*COLUMNS)  # one call for every column (a row is written on every quote)
+_DETAIL = COLUMNS.index("detail")
 
 
 def placeholders(first: int) -> str:

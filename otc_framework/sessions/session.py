@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -81,7 +82,7 @@ class QuoteSession:
 
     def to_dict(self) -> dict[str, Any]:
         # Every field is a scalar: a shallow read, not ``asdict``'s deep copy (on every quote).
-        data = {name: getattr(self, name) for name in _FIELDS}
+        data = dict(zip(_FIELDS, _READ_FIELDS(self), strict=True))
         for key in _DECIMALS:
             data[key] = None if data[key] is None else str(data[key])
         for key in _TIMES:
@@ -102,6 +103,7 @@ class QuoteSession:
 
 
 _FIELDS = tuple(f.name for f in fields(QuoteSession))
+_READ_FIELDS = attrgetter(*_FIELDS)
 _NOT_PRICING = frozenset({"session_id", "client_id", "client_name"})
 
 
