@@ -63,11 +63,10 @@ def serve(mode: str, port: int, database_url: str) -> None:
             "CREATE TABLE IF NOT EXISTS floor_audit (id bigserial PRIMARY KEY, action text, actor text, source text, "
             "session_id text, ip_address text, detail jsonb, created_at timestamptz)")
 
-        async def write(rows: Sequence[tuple[object, ...]]) -> None:
-            async with app.ctx.pool.acquire() as connection:
-                await connection.executemany(INSERT, rows)
+        async def write(rows: Sequence[tuple[object, ...]], connection: asyncpg.Connection) -> None:
+            await connection.executemany(INSERT, rows)
 
-        app.ctx.writer = GroupWriter(write, lambda exc: False)
+        app.ctx.writer = GroupWriter(write, lambda exc: False, hold=app.ctx.pool.acquire)
 
     @app.get("/ready")
     async def ready(request: Request) -> HTTPResponse:

@@ -6,14 +6,17 @@ each, in the worker and in the server: it was the largest part of a quote's and 
 CPU. Here the callers of one statement that come while ``IN_FLIGHT`` batches of it are under
 way wait for one of them to end, and then go together in the next: one transaction
 (``executemany``), however many. Under light load a caller finds a batch free and goes at
-once, so grouping adds no wait; under heavy load batches grow. Each caller returns when the transaction that carried its values has committed, or
-raises what it raised; nothing is acknowledged before it is committed.
+once, so grouping adds no wait; under heavy load batches grow. Each caller returns when the
+transaction that carried its values has committed, or raises what it raised; nothing is
+acknowledged before it is committed. Batches that follow each other go on one pool connection,
+held until no row is waiting.
 
 A transaction refused for what one caller's values hold (a unique column already taken, a
 value too long: not an outage) committed nothing, so its callers are run again one at a time
 and only that caller fails, as it would have alone. A transaction whose outcome is unknown
 (the connection lost mid-way) is never run again: every caller in it fails, as each would
-have with a statement of its own, and each decides what an unknown outcome means for it.
+have with a statement of its own, and each decides what an unknown outcome means for it; the
+connection is given up, and the next batch takes another.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -34,19 +38,30 @@ Row = TypeVar("Row")
 # Batches of one statement written at once (each on a pool connection of its own): one, so
 # that rows arriving during a batch make the next one as large as they can (docs/decisions.md).
 IN_FLIGHT = 1
-Write = Callable[[Sequence[Row]], Awaitable[None]]
+# ``write(rows, held)``: one statement holding ``rows``, on what ``hold`` gave (a connection).
+Write = Callable[[Sequence[Row], Any], Awaitable[None]]
+# What a writer holds while rows keep coming, batch after batch: a pool connection, taken and
+# given back once per run of batches rather than once per batch (each costs the worker about
+# as much as the statement's round trip).
+Hold = Callable[[], AbstractAsyncContextManager[Any]]
 # Whether a failed statement's outcome is unknown (the server unreachable): then it is not
-# broken up and written again.
+# broken up and written again, and what was held is given up.
 Unreachable = Callable[[BaseException], bool]
+
+
+def _hold_nothing() -> AbstractAsyncContextManager[None]:
+    return nullcontext()
 
 
 class GroupWriter(Generic[Row]):
     """``await add(row)`` returns once ``write`` has committed a statement holding ``row``."""
 
-    def __init__(self, write: Write[Row], unreachable: Unreachable, in_flight: int = IN_FLIGHT) -> None:
+    def __init__(self, write: Write[Row], unreachable: Unreachable, in_flight: int = IN_FLIGHT,
+                 hold: Hold = _hold_nothing) -> None:
         self._write = write
         self._unreachable = unreachable
         self._in_flight = in_flight
+        self._hold = hold
         self._waiting: list[tuple[Row, asyncio.Future[None]]] = []
         self._writers: set[asyncio.Task[None]] = set()
         # A writer made but not yet started: rows added meanwhile wait for it, not another.
@@ -75,9 +90,24 @@ class GroupWriter(Generic[Row]):
         batch: list[tuple[Row, asyncio.Future[None]]] = []
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting, []
-                await self._settle(batch)
-                batch = []
+                try:
+                    holding = self._hold()
+                    held = await holding.__aenter__()
+                except Exception as exc:  # nothing to write on (no connection to be had)
+                    batch, self._waiting = self._waiting, []
+                    for _, committed in batch:
+                        _fail(committed, exc)
+                    batch = []
+                    continue
+                try:
+                    while self._waiting:
+                        batch, self._waiting = self._waiting, []
+                        lost = await self._settle(batch, held)
+                        batch = []
+                        if lost:
+                            break  # what was held is gone: the next batch holds anew
+                finally:
+                    await holding.__aexit__(None, None, None)
         except BaseException as exc:  # cancelled with the loop: nobody may wait for ever
             waiting = [] if len(self._writers) > 1 else self._waiting  # another writer takes them
             for _, committed in (*batch, *waiting):
@@ -91,20 +121,26 @@ class GroupWriter(Generic[Row]):
             # in between would find every place taken by writers that are done, and wait for ever.)
             self._writers.discard(me)
 
-    async def _settle(self, batch: Sequence[tuple[Row, asyncio.Future[None]]]) -> None:
+    async def _settle(self, batch: Sequence[tuple[Row, asyncio.Future[None]]], held: Any) -> bool:
+        """Whether ``held`` was lost (an unknown outcome); every caller of ``batch`` is answered."""
         try:
-            await self._write([row for row, _ in batch])
+            await self._write([row for row, _ in batch], held)
         except Exception as exc:
-            if len(batch) > 1 and not self._unreachable(exc):
-                for item in batch:
-                    await self._settle([item])
-                return
+            lost = self._unreachable(exc)
+            if len(batch) > 1 and not lost:
+                for n, item in enumerate(batch):
+                    if await self._settle([item], held):
+                        for _, committed in batch[n + 1:]:  # refused with the batch: nothing of theirs committed
+                            _fail(committed, DatabaseUnavailable("the database connection was lost"))
+                        return True
+                return False
             for _, committed in batch:
                 _fail(committed, exc)
-            return
+            return lost
         for _, committed in batch:
             if not committed.done():  # its caller may have been cancelled meanwhile
                 committed.set_result(None)
+        return False
 
 
 def _fail(committed: asyncio.Future[None], exc: BaseException) -> None:
@@ -131,21 +167,26 @@ async def execute_grouped(connection: BaseDBAsyncClient, statement: str, values:
         writers = _WRITERS[connection] = {}
     writer = writers.get(statement)
     if writer is None:
-        writer = writers[statement] = GroupWriter(partial(_execute, weakref.ref(connection), statement), unavailable)
+        reference = weakref.ref(connection)
+        writer = writers[statement] = GroupWriter(partial(_execute, statement), unavailable,
+                                                  hold=partial(_pool_connection, reference))
     await writer.add(values)
 
 
-async def _execute(reference: weakref.ref[BaseDBAsyncClient], statement: str, batch: Sequence[Values]) -> None:
+def _pool_connection(reference: weakref.ref[BaseDBAsyncClient]) -> AbstractAsyncContextManager[Any]:
     database = reference()
     if database is None:
         raise DatabaseUnavailable("the database was closed")
-    if len(batch) == 1:
-        await database.execute_query(statement, batch[0])
-        return
-    # asyncpg's executemany is atomic by itself, in one round trip; Tortoise's execute_many
-    # would add a BEGIN and a COMMIT round trip. Errors are translated as Tortoise does.
+    return database.acquire_connection()
+
+
+async def _execute(statement: str, batch: Sequence[Values], pooled: Any) -> None:
+    # asyncpg's executemany is atomic by itself, in one round trip (Tortoise's execute_many
+    # would add a BEGIN and a COMMIT round trip); errors are translated as Tortoise does.
     try:
-        async with database.acquire_connection() as pooled:
+        if len(batch) == 1:
+            await pooled.execute(statement, *batch[0])
+        else:
             await pooled.executemany(statement, batch)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise IntegrityError(exc) from exc

@@ -12,6 +12,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from otc_framework.audit import record
+from otc_framework.storage.database import DatabaseUnavailable
 from otc_framework.storage.group_commit import GroupWriter, execute_grouped
 from otc_framework.storage.models import AuditLog, AuditSource
 
@@ -67,7 +68,7 @@ async def test_a_taken_unique_value_fails_its_own_caller_only(db: str) -> None:
 async def test_an_unreachable_database_fails_every_caller_and_nothing_is_written_again() -> None:
     writes: list[list[int]] = []
 
-    async def write(rows: Any) -> None:
+    async def write(rows: Any, held: object) -> None:
         writes.append(list(rows))
         raise ConnectionResetError("gone mid-statement")
 
@@ -81,7 +82,7 @@ async def test_a_cancelled_caller_does_not_stop_the_others() -> None:
     release = asyncio.Event()
     written: list[int] = []
 
-    async def write(rows: Any) -> None:
+    async def write(rows: Any, held: object) -> None:
         await release.wait()
         written.extend(rows)
 
@@ -101,7 +102,7 @@ async def test_a_caller_goes_at_once_while_a_batch_is_free() -> None:
     release = asyncio.Event()
     batches: list[list[int]] = []
 
-    async def write(rows: Any) -> None:
+    async def write(rows: Any, held: object) -> None:
         batches.append(list(rows))
         if rows[0] == 1:  # the first batch hangs until released
             await release.wait()
@@ -120,7 +121,7 @@ async def test_a_caller_goes_at_once_while_a_batch_is_free() -> None:
 async def test_a_row_added_as_the_last_writer_ends_is_written() -> None:
     written: list[int] = []
 
-    async def write(rows: Any) -> None:
+    async def write(rows: Any, held: object) -> None:
         written.extend(rows)
 
     group: GroupWriter[int] = GroupWriter(write, lambda exc: False, in_flight=1)
@@ -130,3 +131,115 @@ async def test_a_row_added_as_the_last_writer_ends_is_written() -> None:
         # done callbacks included): a writer must still take it.
         await group.add(2)
     assert written == [1, 2]
+
+
+class Holds:
+    """A ``hold`` that hands out numbered connections and records each taken and given back."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.taken: list[int] = []
+        self.given_back: list[int] = []
+        self.fail_first = fail_first
+
+    def __call__(self) -> Any:
+        holds = self
+
+        class Holding:
+            async def __aenter__(self) -> int:
+                if holds.fail_first:
+                    holds.fail_first -= 1
+                    raise ConnectionRefusedError("no connection to be had")
+                holds.taken.append(len(holds.taken) + 1)
+                return holds.taken[-1]
+
+            async def __aexit__(self, *exc: object) -> None:
+                holds.given_back.append(holds.taken[-1])
+
+        return Holding()
+
+
+async def test_batches_that_follow_each_other_hold_one_connection() -> None:
+    holds = Holds()
+    release = asyncio.Event()
+    batches: list[tuple[int, list[int]]] = []
+
+    async def write(rows: Any, held: int) -> None:
+        batches.append((held, list(rows)))
+        if rows[0] == 1:
+            await release.wait()
+
+    group: GroupWriter[int] = GroupWriter(write, lambda exc: False, hold=holds)
+    first = asyncio.ensure_future(group.add(1))
+    await asyncio.sleep(0.01)
+    later = [asyncio.ensure_future(group.add(n)) for n in (2, 3)]  # they wait for the first batch
+    await asyncio.sleep(0.01)
+    release.set()
+    await asyncio.gather(first, *later)
+    assert batches == [(1, [1]), (1, [2, 3])]
+    assert holds.taken == holds.given_back == [1]
+    await group.add(4)  # a new run of batches holds anew
+    assert batches[-1] == (2, [4]) and holds.given_back == [1, 2]
+
+
+async def test_a_lost_connection_is_given_up_and_the_next_batch_holds_another() -> None:
+    holds = Holds()
+    release = asyncio.Event()
+    batches: list[tuple[int, list[int]]] = []
+
+    async def write(rows: Any, held: int) -> None:
+        batches.append((held, list(rows)))
+        if rows[0] == 1:
+            await release.wait()
+            raise ConnectionResetError("gone mid-statement")
+
+    group: GroupWriter[int] = GroupWriter(write, lambda exc: isinstance(exc, ConnectionError), hold=holds)
+    first = asyncio.ensure_future(group.add(1))
+    await asyncio.sleep(0.01)
+    second = asyncio.ensure_future(group.add(2))
+    await asyncio.sleep(0.01)
+    release.set()
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    assert isinstance(results[0], ConnectionResetError) and results[1] is None
+    assert batches == [(1, [1]), (2, [2])]  # 1 never sent again; 2 went on a new connection
+    assert holds.given_back == [1, 2]
+
+
+async def test_callers_fail_when_no_connection_can_be_held_and_later_ones_are_written() -> None:
+    holds = Holds(fail_first=1)
+    written: list[int] = []
+
+    async def write(rows: Any, held: int) -> None:
+        written.extend(rows)
+
+    group: GroupWriter[int] = GroupWriter(write, lambda exc: False, hold=holds)
+    results = await asyncio.gather(*(group.add(n) for n in range(3)), return_exceptions=True)
+    assert all(isinstance(result, ConnectionRefusedError) for result in results)
+    await group.add(9)
+    assert written == [9] and holds.taken == holds.given_back == [1]
+
+
+async def test_a_connection_lost_while_a_refused_batch_is_run_again_fails_the_callers_not_yet_run() -> None:
+    holds = Holds()
+    release = asyncio.Event()
+    sent: list[list[int]] = []
+
+    async def write(rows: Any, held: int) -> None:
+        sent.append(list(rows))
+        if rows == [0]:
+            await release.wait()
+        elif len(rows) > 1:
+            raise ValueError("one value refused")  # nothing of the batch committed
+        elif rows == [2]:
+            raise ConnectionResetError("gone mid-statement")
+
+    group: GroupWriter[int] = GroupWriter(write, lambda exc: isinstance(exc, ConnectionError), hold=holds)
+    first = asyncio.ensure_future(group.add(0))
+    await asyncio.sleep(0.01)
+    rest = [asyncio.ensure_future(group.add(n)) for n in (1, 2, 3)]
+    await asyncio.sleep(0.01)
+    release.set()
+    results = await asyncio.gather(first, *rest, return_exceptions=True)
+    assert results[:2] == [None, None]
+    assert isinstance(results[2], ConnectionResetError) and isinstance(results[3], DatabaseUnavailable)
+    assert sent == [[0], [1, 2, 3], [1], [2]]  # 3 was never sent after the loss
+    assert holds.given_back == [1]
