@@ -158,30 +158,18 @@ class Holds:
         return Holding()
 
 
-async def test_batches_that_follow_each_other_hold_one_connection() -> None:
-    holds = Holds()
-    release = asyncio.Event()
-    batches: list[tuple[int, list[int]]] = []
-
-    async def write(rows: Any, held: int) -> None:
-        batches.append((held, list(rows)))
-        if rows[0] == 1:
-            await release.wait()
-
-    group: GroupWriter[int] = GroupWriter(write, lambda exc: False, hold=holds)
+async def first_batch_held_back(group: GroupWriter[int], release: asyncio.Event, later: tuple[int, ...]) -> list[Any]:
+    """Row 1's batch, held until ``release``d, with the ``later`` rows added meanwhile: what each caller got."""
     first = asyncio.ensure_future(group.add(1))
     await asyncio.sleep(0.01)
-    later = [asyncio.ensure_future(group.add(n)) for n in (2, 3)]  # they wait for the first batch
+    rest = [asyncio.ensure_future(group.add(n)) for n in later]  # they wait for the first batch
     await asyncio.sleep(0.01)
     release.set()
-    await asyncio.gather(first, *later)
-    assert batches == [(1, [1]), (1, [2, 3])]
-    assert holds.taken == holds.given_back == [1]
-    await group.add(4)  # a new run of batches holds anew
-    assert batches[-1] == (2, [4]) and holds.given_back == [1, 2]
+    return await asyncio.gather(first, *rest, return_exceptions=True)
 
 
-async def test_a_lost_connection_is_given_up_and_the_next_batch_holds_another() -> None:
+@pytest.mark.parametrize("lost", [False, True])
+async def test_batches_that_follow_each_other_hold_one_connection_until_it_is_lost(lost: bool) -> None:
     holds = Holds()
     release = asyncio.Event()
     batches: list[tuple[int, list[int]]] = []
@@ -190,18 +178,17 @@ async def test_a_lost_connection_is_given_up_and_the_next_batch_holds_another() 
         batches.append((held, list(rows)))
         if rows[0] == 1:
             await release.wait()
-            raise ConnectionResetError("gone mid-statement")
+            if lost:
+                raise ConnectionResetError("gone mid-statement")
 
     group: GroupWriter[int] = GroupWriter(write, lambda exc: isinstance(exc, ConnectionError), hold=holds)
-    first = asyncio.ensure_future(group.add(1))
-    await asyncio.sleep(0.01)
-    second = asyncio.ensure_future(group.add(2))
-    await asyncio.sleep(0.01)
-    release.set()
-    results = await asyncio.gather(first, second, return_exceptions=True)
-    assert isinstance(results[0], ConnectionResetError) and results[1] is None
-    assert batches == [(1, [1]), (2, [2])]  # 1 never sent again; 2 went on a new connection
-    assert holds.given_back == [1, 2]
+    results = await first_batch_held_back(group, release, (2, 3))
+    assert [type(result) for result in results] == [ConnectionResetError if lost else type(None), type(None), type(None)]
+    # Lost: 1 is never sent again, and 2 and 3 go on a new connection.
+    assert batches == [(1, [1]), (2 if lost else 1, [2, 3])]
+    assert holds.taken == holds.given_back == ([1, 2] if lost else [1])
+    await group.add(4)  # a new run of batches holds anew
+    assert batches[-1] == (len(holds.taken), [4]) and holds.given_back == holds.taken
 
 
 async def test_callers_fail_when_no_connection_can_be_held_and_later_ones_are_written() -> None:
@@ -225,21 +212,16 @@ async def test_a_connection_lost_while_a_refused_batch_is_run_again_fails_the_ca
 
     async def write(rows: Any, held: int) -> None:
         sent.append(list(rows))
-        if rows == [0]:
+        if rows == [1]:
             await release.wait()
         elif len(rows) > 1:
             raise ValueError("one value refused")  # nothing of the batch committed
-        elif rows == [2]:
+        elif rows == [3]:
             raise ConnectionResetError("gone mid-statement")
 
     group: GroupWriter[int] = GroupWriter(write, lambda exc: isinstance(exc, ConnectionError), hold=holds)
-    first = asyncio.ensure_future(group.add(0))
-    await asyncio.sleep(0.01)
-    rest = [asyncio.ensure_future(group.add(n)) for n in (1, 2, 3)]
-    await asyncio.sleep(0.01)
-    release.set()
-    results = await asyncio.gather(first, *rest, return_exceptions=True)
+    results = await first_batch_held_back(group, release, (2, 3, 4))
     assert results[:2] == [None, None]
     assert isinstance(results[2], ConnectionResetError) and isinstance(results[3], DatabaseUnavailable)
-    assert sent == [[0], [1, 2, 3], [1], [2]]  # 3 was never sent after the loss
+    assert sent == [[1], [2, 3, 4], [2], [3]]  # 4 was never sent after the loss
     assert holds.given_back == [1]
