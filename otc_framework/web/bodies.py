@@ -196,9 +196,10 @@ def answer(model: BaseModel, status: int = 200) -> HTTPResponse:
 
 
 class Answer(HTTPResponse):
-    """Sanic's response, whose header values skip its character filter when there is nothing
-    to filter: it strips CR, LF and NUL, none of them printable, from each name and value of
-    every answer, one character at a time."""
+    """Sanic's response for the desk's JSON answers (results and problems alike), whose header
+    values skip its character filter when there is nothing to filter: it strips CR, LF and
+    NUL, none of them printable, from each name and value of every answer, one character at a
+    time."""
 
     __slots__ = ()
 

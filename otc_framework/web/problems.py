@@ -21,6 +21,7 @@ from otc_framework import errors
 from otc_framework.config import first_error_line
 from otc_framework.storage.database import unavailable as database_unavailable
 from otc_framework.web import limits
+from otc_framework.web.bodies import Answer
 from otc_framework.web.tracing import HEADER, request_trace_id
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def problem_response(
     # HTTP status whatever a raiser names its members.
     body.update({name: value for name, value in problem.extra.items() if name not in body})
     headers = {**problem.headers, HEADER: trace_id}
-    return HTTPResponse(json.dumps(body, default=str), status=status, headers=headers, content_type=CONTENT_TYPE)
+    return Answer(json.dumps(body, default=str), status=status, headers=headers, content_type=CONTENT_TYPE)
 
 
 def to_problem(exception: BaseException) -> tuple[errors.ProblemError, int | None]:
