@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 from tortoise import Tortoise
@@ -32,6 +31,7 @@ from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from otc_framework.errors import ConfigError, OtcError
 from otc_framework.metrics import database_error
+from otc_framework.storage.urls import split_url
 
 APP_LABEL = "models"
 MODELS_MODULE = "otc_framework.storage.models"
@@ -95,7 +95,7 @@ def _hosts(netloc: str) -> list[tuple[str, int]]:
 def _connection(url: str) -> str | dict[str, Any]:
     # Expanding validates the URL now: Tortoise cannot clean up a context whose
     # connection failed to be configured.
-    parts = urlsplit(url)
+    parts = split_url(url)
     login, at, servers = parts.netloc.rpartition("@")
     hosts = _hosts(servers) if "," in servers else []
     if hosts:
@@ -251,7 +251,7 @@ async def _reaching(url: str) -> AsyncIterator[None]:
 
 
 def _describe(url: str) -> str:
-    parts = urlsplit(url)
+    parts = split_url(url)
     if parts.scheme == "sqlite":
         return f"sqlite://{parts.netloc}{parts.path}"
     if "," in parts.netloc:

@@ -3,10 +3,9 @@ adapter from a URL; callers only ever see the ``Store`` port."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from otc_framework.errors import ConfigError
 from otc_framework.storage.store.base import Bucket, RateDecision, Store, Subscription, TakeOutcome
+from otc_framework.storage.urls import split_url
 
 __all__ = ["Bucket", "RateDecision", "Store", "Subscription", "TakeOutcome", "open_store"]
 
@@ -19,7 +18,7 @@ def open_store(url: str, *, namespace: str = "otc", workers: int = 1) -> Store:
     """
     if not namespace:
         raise ConfigError("store: the namespace must not be empty")
-    scheme = urlsplit(url).scheme.lower()
+    scheme = split_url(url).scheme.lower()
     if scheme == "memory":
         if workers > 1:
             raise ConfigError(

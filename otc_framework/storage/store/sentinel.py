@@ -14,9 +14,10 @@ reply ``READONLY`` means the server it was talking to was demoted: that connecti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote
 
 from otc_framework.errors import ConfigError
+from otc_framework.storage.urls import split_url
 
 SCHEME = "redis+sentinel"
 DEFAULT_PORT = 26379
@@ -51,12 +52,12 @@ class SentinelUrl:
 
 
 def is_sentinel(url: str) -> bool:
-    return urlsplit(url).scheme.lower() == SCHEME
+    return split_url(url).scheme.lower() == SCHEME
 
 
 def parse(url: str) -> SentinelUrl:
     """Raises ``ConfigError`` (one line, no secrets) for a URL this module cannot follow."""
-    parts = urlsplit(url)
+    parts = split_url(url)
     netloc = parts.netloc
     login, _, hosts = netloc.rpartition("@")
     username, _, password = login.partition(":") if login else ("", "", "")
