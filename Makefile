@@ -1,5 +1,11 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both install first.
-PYTHON ?= python3
+# The venv's interpreter: the system's CPython when it is 3.11 or newer and can make a venv,
+# else the first python3 on the PATH; `make install PYTHON=...` chooses. Distributions build
+# CPython with profile-guided and link-time optimization, which pyenv's and asdf's default
+# builds leave out: on those the desk's worker spends about a third more CPU per quote
+# (docs/decisions.md, "Performance").
+SYSTEM_PYTHON := $(shell /usr/bin/python3 -c 'import ensurepip, sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo /usr/bin/python3)
+PYTHON ?= $(or $(SYSTEM_PYTHON),python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PLUGINS := $(sort $(wildcard plugins/*/pyproject.toml))
