@@ -11,6 +11,7 @@ take their values from one ``AuditRow``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -63,17 +64,19 @@ def _uuid(value: Any) -> UUID | None:
     return UUID(str(value))
 
 
-async def append(row: AuditRow, using_db: BaseDBAsyncClient | None = None) -> None:
+# ``append`` and ``record`` hand back the statement's awaitable rather than awaiting it in a
+# coroutine of their own: a SESSION_CREATED row is written on every quote, and each coroutine
+# level between the caller and the statement is made, and resumed, once more per row.
+def append(row: AuditRow, using_db: BaseDBAsyncClient | None = None) -> Awaitable[Any]:
     connection = using_db or connections.get("default")
     if connection.capabilities.dialect != "postgres":
-        await AuditLog.create(**asdict(row), using_db=using_db)
-    elif using_db is None:
-        await execute_grouped(connection, _POSTGRES_INSERT, row.values())
-    else:
-        await connection.execute_query(_POSTGRES_INSERT, row.values())
+        return AuditLog.create(**asdict(row), using_db=using_db)
+    if using_db is None:
+        return execute_grouped(connection, _POSTGRES_INSERT, row.values())
+    return connection.execute_query(_POSTGRES_INSERT, row.values())
 
 
-async def record(
+def record(
     action: str,
     *,
     actor: str,
@@ -85,7 +88,8 @@ async def record(
     client_id: Any = None,
     ip_address: str | None = None,
     using_db: BaseDBAsyncClient | None = None,
-) -> None:
+) -> Awaitable[Any]:
+    """``await record(...)``: the row is written when the result is awaited."""
     row = AuditRow(action, actor, str(source), session_id, oid, _uuid(closing_id), _uuid(client_id), ip_address,
                    detail or {})
-    await append(row, using_db)
+    return append(row, using_db)

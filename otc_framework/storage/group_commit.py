@@ -158,10 +158,11 @@ Values = list[Any]
 _WRITERS: weakref.WeakKeyDictionary[BaseDBAsyncClient, dict[str, GroupWriter[Values]]] = weakref.WeakKeyDictionary()
 
 
-async def execute_grouped(connection: BaseDBAsyncClient, statement: str, values: Values) -> None:
-    """Run ``statement`` with ``values`` on PostgreSQL ``connection``, committed together with
-    the other callers of the same statement at this moment (see the module docstring). Errors
-    are Tortoise's, as ``execute_query`` raises them."""
+def execute_grouped(connection: BaseDBAsyncClient, statement: str, values: Values) -> Awaitable[None]:
+    """``await execute_grouped(...)`` runs ``statement`` with ``values`` on PostgreSQL
+    ``connection``, committed together with the other callers of the same statement at this
+    moment (see the module docstring). Errors are Tortoise's, as ``execute_query`` raises them.
+    The writer's own coroutine is handed back, not awaited in one more of this function's."""
     writers = _WRITERS.get(connection)
     if writers is None:
         writers = _WRITERS[connection] = {}
@@ -170,7 +171,7 @@ async def execute_grouped(connection: BaseDBAsyncClient, statement: str, values:
         reference = weakref.ref(connection)
         writer = writers[statement] = GroupWriter(partial(_execute, statement), unavailable,
                                                   hold=partial(_pool_connection, reference))
-    await writer.add(values)
+    return writer.add(values)
 
 
 def _pool_connection(reference: weakref.ref[BaseDBAsyncClient]) -> AbstractAsyncContextManager[Any]:

@@ -139,8 +139,9 @@ class PipelinedConnection:
 
     async def script(self, script: Script, keys: Sequence[str], args: Sequence[Arg]) -> Any:
         """EVALSHA, and EVAL once when the server does not have the script (a restart)."""
+        protocol = self._protocol or await self._connect()
         try:
-            return await self.call("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await self._send(protocol, pack(["EVALSHA", script.sha, len(keys), *keys, *args]))
         except ReplyError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
