@@ -32,7 +32,10 @@ def new_session_id() -> str:
     return secrets.token_hex(16)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each of these 22 fields through ``object.__setattr__``,
+# which measured about 3 % of a quote's worker CPU (docs/decisions.md, "Performance"). A
+# session is never changed once made: it is stored, read back and booked as it was quoted.
+@dataclass(slots=True)
 class QuoteSession:
     session_id: str
     client_id: str

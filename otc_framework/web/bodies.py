@@ -213,13 +213,17 @@ def answer_json(text: str, status: int = 200) -> HTTPResponse:
     return Answer(text, status=status, content_type="application/json")
 
 
-def _plain(value: Decimal) -> str:
+def amount_text(value: Decimal) -> str:
     # normalize() drops trailing zeros a numeric column adds ("100000.000000" → "100000"),
     # and the "f" format keeps it out of exponent notation ("1E+5").
     return format(value.normalize(), "f")
 
 
+def decimal_text(value: Decimal) -> str:
+    return format(value, "f")
+
+
 # Decimals go out as strings: prices and totals keep their fixed places ("5.0150"), amounts
 # are written plainly ("100000", "1500.5").
-DecimalText = Annotated[Decimal, PlainSerializer(lambda value: format(value, "f"), return_type=str)]
-AmountText = Annotated[Decimal, PlainSerializer(_plain, return_type=str)]
+DecimalText = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str)]
+AmountText = Annotated[Decimal, PlainSerializer(amount_text, return_type=str)]
