@@ -74,19 +74,19 @@ class QuoteSession:
             validity_adder_used=priced.validity_adder, usdt_usdc_ratio_used=ref.ratio,
         )
 
-    def snapshot(self) -> dict[str, Any]:
-        """Every pricing input, JSON-ready (for the audit trail)."""
-        return _snapshot(self.to_dict())
-
     def stored_and_snapshot(self) -> tuple[str, dict[str, Any]]:
-        """``to_json()`` and ``snapshot()``: a quote needs both. orjson writes the dataclass
-        itself (a decimal as ``str`` writes it, a time as ``isoformat``), and the snapshot is
-        read back from that text: a third of the work of building the dict in Python."""
-        stored = orjson.dumps(self, default=str)
+        """``to_json()``, and every pricing input JSON-ready (the audit trail's snapshot),
+        read back from that text: a quote needs both."""
+        stored = self._json()
         snapshot = orjson.loads(stored)
         for key in _NOT_PRICING:
             del snapshot[key]
         return stored.decode(), snapshot
+
+    def _json(self) -> bytes:
+        # orjson writes the dataclass itself (a decimal as ``str`` writes it, a time as
+        # ``isoformat``): a third of the work of building the dict in Python, on every quote.
+        return orjson.dumps(self, default=str)
 
     def to_dict(self) -> dict[str, Any]:
         # Every field is a scalar: a shallow read, not ``asdict``'s deep copy (on every quote).
@@ -98,7 +98,7 @@ class QuoteSession:
         return data
 
     def to_json(self) -> str:
-        return _dumps(self.to_dict())
+        return self._json().decode()
 
     @classmethod
     def from_json(cls, text: str) -> QuoteSession:
@@ -114,11 +114,3 @@ _FIELDS = tuple(f.name for f in fields(QuoteSession))
 _READ_FIELDS = attrgetter(*_FIELDS)
 _NOT_PRICING = frozenset({"session_id", "client_id", "client_name"})
 
-
-def _snapshot(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in _NOT_PRICING}
-
-
-def _dumps(data: dict[str, Any]) -> str:
-    # Every value is a str, int or None (``to_dict``): orjson writes it, on every quote.
-    return orjson.dumps(data).decode()
