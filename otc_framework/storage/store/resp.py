@@ -40,22 +40,10 @@ Arg = str | bytes | int | float
 _NO_PASSWORD_SET = ("called without any password configured", "Client sent AUTH, but no password is set")
 
 
-def _encode(arg: Arg) -> bytes:
-    if isinstance(arg, bytes):
-        return arg
-    if isinstance(arg, str):
-        return arg.encode()
-    if isinstance(arg, int):
-        return str(arg).encode()
-    return repr(arg).encode()
-
-
 def pack(args: Sequence[Arg]) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        data = arg.encode() if type(arg) is str else _encode(arg)  # most are keys and values
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
+    """One command in RESP, by hiredis's C writer (half the CPU of a Python one on the quote's
+    script call). ``bool`` is refused (``TypeError``): Redis has no booleans, say 1 or 0."""
+    return hiredis.pack_command(args if type(args) is tuple else tuple(args))
 
 
 class _Protocol(asyncio.Protocol):
@@ -141,7 +129,7 @@ class PipelinedConnection:
         """EVALSHA, and EVAL once when the server does not have the script (a restart)."""
         protocol = self._protocol or await self._connect()
         try:
-            return await self._send(protocol, pack(["EVALSHA", script.sha, len(keys), *keys, *args]))
+            return await self._send(protocol, pack(("EVALSHA", script.sha, len(keys), *keys, *args)))
         except ReplyError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
@@ -191,7 +179,7 @@ class PipelinedConnection:
                     for command in self._hello:
                         await self._greet(protocol, command)
                     if self._locate is not None:
-                        role = await self._send(protocol, pack(["ROLE"]))
+                        role = await self._send(protocol, pack(("ROLE",)))
                         if not role or role[0] != "master":
                             raise ConnectionLost(f"{host}:{port} is not the master (it is a {role and role[0]})")
                 except BaseException:
