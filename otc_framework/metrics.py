@@ -11,7 +11,10 @@ label carries a client's name, key or id, nor a raw path (which carries ids).
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
+from bisect import bisect_left
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -100,6 +103,88 @@ def labelled(metric: Metric, *values: str) -> Metric:
     return cast(Metric, child)
 
 
+# ---- what every request writes, added up in the worker ---------------------------------------
+#
+# Each prometheus-client write in multiprocess mode takes a lock, asks the kernel for the
+# process id and writes the new value into the worker's file; a quote made three of them
+# (its request, the sum and one bucket of its latency), which measured 8 % of its worker
+# CPU. The counts and observations of the hot path are added up here instead and written
+# once, at most ``FLUSH_SECONDS`` after the first of them, and at once before a scrape and
+# when the worker stops: a scrape may miss another worker's last second, and a worker killed
+# outright loses its last second's counts (docs/decisions.md, "Performance").
+
+FLUSH_SECONDS = 1.0
+
+
+class _Pending:
+    __slots__ = ("counts", "observed", "loop")
+
+    def __init__(self) -> None:
+        self.counts: dict[Counter, int] = {}
+        self.observed: dict[Histogram, list[float]] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None  # the loop a flush is timed on
+
+
+_PENDING = _Pending()
+
+
+def count(metric: Counter, *values: str) -> None:
+    """``labelled(metric, *values).inc()``, written with the next flush."""
+    child = labelled(metric, *values)
+    counts = _PENDING.counts
+    counts[child] = counts.get(child, 0) + 1
+    _flush_soon()
+
+
+def observe(histogram: Histogram, amount: float, *values: str) -> None:
+    """``labelled(histogram, *values).observe(amount)``, written with the next flush."""
+    child = labelled(histogram, *values)
+    observed = _PENDING.observed.get(child)
+    if observed is None:
+        _PENDING.observed[child] = [amount]
+    else:
+        observed.append(amount)
+    _flush_soon()
+
+
+def _flush_soon() -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop to time it on (a script, a synchronous test)
+        flush()
+        return
+    if _PENDING.loop is not loop:  # none timed yet, or on a loop that has since closed
+        _PENDING.loop = loop
+        loop.call_later(FLUSH_SECONDS, flush)
+
+
+def flush() -> None:
+    """Write what ``count`` and ``observe`` added up since the last flush."""
+    counts, observed = _PENDING.counts, _PENDING.observed
+    _PENDING.counts, _PENDING.observed, _PENDING.loop = {}, {}, None
+    for child, n in counts.items():
+        child.inc(n)
+    for child, amounts in observed.items():
+        _observe_all(child, amounts)
+
+
+def _observe_all(child: Histogram, amounts: list[float]) -> None:
+    """``child.observe`` of every amount, in one write per bucket and one of the sum.
+
+    prometheus-client has no public call for it: this writes the child's bucket and sum values
+    as its ``observe`` does (one bucket a value, the first whose bound holds it; cumulative
+    counts are made at collection), and ``tests/test_metrics_flush.py`` holds the two to the
+    same exposition."""
+    bounds = child._upper_bounds  # noqa: SLF001
+    per_bucket: dict[int, int] = {}
+    for amount in amounts:
+        i = bisect_left(bounds, amount)
+        per_bucket[i] = per_bucket.get(i, 0) + 1
+    child._sum.inc(math.fsum(amounts))  # noqa: SLF001
+    for i, n in per_bucket.items():
+        child._buckets[i].inc(n)  # noqa: SLF001
+
+
 class Timed:
     """``with Timed(histogram):`` observes the block's duration under ``outcome``: ``ok``, the
     problem code it raised, ``error`` for any other exception, ``cancelled`` when the caller
@@ -121,4 +206,4 @@ class Timed:
             outcome = exc.code
         else:
             outcome = "error" if isinstance(exc, Exception) else "cancelled"
-        labelled(self.histogram, outcome).observe(time.perf_counter() - self.started)
+        observe(self.histogram, time.perf_counter() - self.started, outcome)

@@ -47,7 +47,7 @@ from otc_framework.errors import (
     ValidationFailed,
 )
 from otc_framework.execution.intent import HedgeRow, intent
-from otc_framework.metrics import CLOSINGS_CREATED, database_error, labelled
+from otc_framework.metrics import CLOSINGS_CREATED, count, database_error
 from otc_framework.pricing.pipeline import PricingPipeline, total_brl
 from otc_framework.reference import Reference
 from otc_framework.risk import RiskLimits
@@ -283,7 +283,7 @@ class TradingDesk:
     def announce(self, closing: ClosingRow, reference: Reference) -> None:
         """After the commit: count it, tell plugins and operators, alert a large trade."""
         large_trade = reference.controls.decimal("alert_large_trade_amount")
-        labelled(CLOSINGS_CREATED, closing.currency, closing.settlement, closing.source).inc()
+        count(CLOSINGS_CREATED, closing.currency, closing.settlement, closing.source)
         view = closing_view(closing)
         announce(self.notify, closing=view)
         self.feed.emit(EventType.CLOSING_CREATED, view)

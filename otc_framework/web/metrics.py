@@ -4,8 +4,9 @@ One process (the demo, tests) serves prometheus-client's default registry. ``otc
 runs N worker processes: ``shared_across_workers`` gives them one fresh directory
 (``PROMETHEUS_MULTIPROC_DIR``) before they are spawned, each worker writes its values to
 files of its own there, and a scrape, whichever worker answers it, sums every file.
-Counters and histograms of a worker that died stay in the sum, so totals never go
-backwards; its live gauges (leases held) are dropped, when it stops or at the first scrape
+The request counter and the trading metrics reach the files a second late at most
+(``metrics.count``); the scraping worker writes its own first. Counters and histograms of a
+worker that died stay in the sum, so totals never go backwards; its live gauges (leases held) are dropped, when it stops or at the first scrape
 that finds it gone.
 
 Spot and LP ages are not shared values: every worker follows the same feeds, and summing
@@ -33,7 +34,7 @@ from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse
 
 from otc_framework.liquidity import LpFeed
-from otc_framework.metrics import HTTP_REQUESTS, labelled
+from otc_framework.metrics import HTTP_REQUESTS, count, flush
 from otc_framework.runtime.lease_report import LeaseState, lease_states
 from otc_framework.spot import SpotFeed
 from otc_framework.web.endpoint import endpoint
@@ -176,6 +177,7 @@ bp = Blueprint("metrics")
 async def metrics(request: Request) -> HTTPResponse:
     runtime = request.app.ctx.runtime
     leases = await lease_states(runtime.store, runtime.leased_loops)
+    flush()  # this worker's last counts; the others' reach their files within FLUSH_SECONDS
     body = generate_latest(_Scrape(runtime.spot_feed, runtime.lp_feed, leases))
     return HTTPResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
@@ -196,12 +198,12 @@ def count_request(request: Request, status: int) -> None:
         return
     request.ctx.metrics_counted = True
     template = request.uri_template
-    labelled(
+    count(
         HTTP_REQUESTS,
         request.method if request.method in METHODS else "OTHER",
         _route_label(template) if template else UNMATCHED,  # never the path: it carries ids
         str(status),
-    ).inc()
+    )
 
 
 def install(app: Sanic) -> None:
@@ -219,6 +221,7 @@ def install(app: Sanic) -> None:
 
     @app.after_server_stop
     async def _gone(app: Sanic) -> None:
+        flush()
         directory = _shared_directory()
         if directory is not None:
             multiprocess.mark_process_dead(os.getpid(), directory)

@@ -186,13 +186,23 @@ async def test_two_workers_scrape_the_sum_of_both(migrated_database_url: str, st
 
             quotes = sum(n for (_, route, _), n in sent.items() if route == "/v1/sessions")
             closes = sum(n for (_, route, _), n in sent.items() if route == CLOSE_ROUTE)
-            for scraped in range(6):  # each scrape may land on either worker: every one sees the sum
+
+            def sums_sent(samples: dict[Sample, float]) -> bool:
+                return (all(get(samples, "otc_http_requests_total", method=method, route=route, status=status) == count
+                            for (method, route, status), count in sent.items())
+                        and sum(v for (name, _), v in samples.items() if name == "otc_quote_duration_seconds_count")
+                        == quotes
+                        and sum(v for (name, _), v in samples.items() if name == "otc_close_duration_seconds_count")
+                        == closes)
+
+            # Each worker writes its counts within FLUSH_SECONDS (the scraping one at once).
+            deadline = asyncio.get_running_loop().time() + 30
+            while not sums_sent(samples := await scrape(http)):
+                assert asyncio.get_running_loop().time() < deadline, "the workers' counts never reached the sum"
+                await asyncio.sleep(0.2)
+            for _ in range(6):  # each scrape may land on either worker: every one sees the sum
                 samples = await scrape(http)
-                for (method, route, status), count in sent.items():
-                    assert get(samples, "otc_http_requests_total", method=method, route=route, status=status) == count
-                assert get(samples, "otc_http_requests_total", method="GET", route="/metrics", status="200") == scraped
-                assert sum(v for (name, _), v in samples.items() if name == "otc_quote_duration_seconds_count") == quotes
-                assert sum(v for (name, _), v in samples.items() if name == "otc_close_duration_seconds_count") == closes
+                assert sums_sent(samples)
                 assert get(samples, "otc_lease_held", loop="loop:spot-poller") == 1
                 assert get(samples, "otc_lease_held", loop="loop:price-ticker") == 1
             assert_no_secret_in_labels(samples, str(created.client.id), created.client.name, created.api_key, token,
