@@ -162,10 +162,10 @@ def flush() -> None:
     """Write what ``count`` and ``observe`` added up since the last flush."""
     counts, observed = _PENDING.counts, _PENDING.observed
     _PENDING.counts, _PENDING.observed, _PENDING.loop = {}, {}, None
-    for child, n in counts.items():
-        child.inc(n)
-    for child, amounts in observed.items():
-        _observe_all(child, amounts)
+    for counter, n in counts.items():
+        counter.inc(n)
+    for histogram, amounts in observed.items():
+        _observe_all(histogram, amounts)
 
 
 def _observe_all(child: Histogram, amounts: list[float]) -> None:

@@ -22,7 +22,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from otc_framework.storage.group_commit import execute_grouped
-from otc_framework.storage.models import AuditLog, AuditSource, encode_json
+from otc_framework.storage.models import AuditLog, AuditSource, JsonText, encode_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class AuditRow:
     closing_id: UUID | None = None
     client_id: UUID | None = None
     ip_address: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] | JsonText = field(default_factory=dict)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def values(self) -> list[Any]:
@@ -70,7 +70,10 @@ def _uuid(value: Any) -> UUID | None:
 def append(row: AuditRow, using_db: BaseDBAsyncClient | None = None) -> Awaitable[Any]:
     connection = using_db or connections.get("default")
     if connection.capabilities.dialect != "postgres":
-        return AuditLog.create(**asdict(row), using_db=using_db)
+        fields = asdict(row)
+        if type(row.detail) is JsonText:  # Tortoise reads JSON text from a str, not a subclass of it
+            fields["detail"] = str(row.detail)
+        return AuditLog.create(**fields, using_db=using_db)
     if using_db is None:
         return execute_grouped(connection, _POSTGRES_INSERT, row.values())
     return connection.execute_query(_POSTGRES_INSERT, row.values())
@@ -81,7 +84,7 @@ def record(
     *,
     actor: str,
     source: AuditSource,
-    detail: dict[str, Any] | None = None,
+    detail: dict[str, Any] | JsonText | None = None,
     session_id: str | None = None,
     oid: str | None = None,
     closing_id: Any = None,

@@ -52,7 +52,7 @@ from otc_framework.pricing.pipeline import PricingPipeline, total_brl
 from otc_framework.reference import Reference
 from otc_framework.risk import RiskLimits
 from otc_framework.sessions.session import QuoteSession, new_session_id, session_key
-from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, Settlement, Side
+from otc_framework.storage.models import AuditSource, Channel, ClosingStatus, Currency, JsonText, Settlement, Side
 from otc_framework.storage.store import Bucket, RateDecision, Store, TakeOutcome
 
 log = logging.getLogger(__name__)
@@ -106,10 +106,10 @@ class TradingDesk:
         bucket spent: ``caller.spent``)."""
         assert caller.spent is not None, "the quote route spends quote_bucket as it authenticates"
         session = await self.price(caller, currency, settlement, amount, validity_seconds)
-        stored, snapshot = session.stored_and_snapshot()
+        stored = session.to_json()
         await self.store.set_owned(session_key(session.session_id), caller.client.id, stored,
                                    ttl=session.validity_seconds)
-        await self._audit_created(caller, session, snapshot)
+        await self._audit_created(caller, session, stored)
         return session
 
     async def quote_if_current(
@@ -126,14 +126,14 @@ class TradingDesk:
             session = await self.price(caller, currency, settlement, amount, validity_seconds)
         except ProblemError:
             return None
-        stored, snapshot = session.stored_and_snapshot()
+        stored = session.to_json()
         values, decision, locked = await self.store.set_owned_if_current(
             view, self.quote_bucket(caller.client.id), session_key(session.session_id), caller.client.id, stored,
             ttl=session.validity_seconds,
         )
         if not locked:
             return values, decision
-        await self._audit_created(caller, session, snapshot)
+        await self._audit_created(caller, session, stored)
         return session
 
     async def price(
@@ -158,13 +158,15 @@ class TradingDesk:
         return QuoteSession.of(new_session_id(), caller.client, amount, total_brl(amount, priced.price), priced,
                                now, expires_at)
 
-    async def _audit_created(self, caller: Caller, session: QuoteSession, snapshot: dict[str, Any]) -> None:
+    async def _audit_created(self, caller: Caller, session: QuoteSession, stored: str) -> None:
         """SESSION_CREATED, after the lock: one after the other, not gathered (the two tasks a
-        gather makes cost the worker more CPU than the Redis round trip costs in latency)."""
+        gather makes cost the worker more CPU than the Redis round trip costs in latency). Its
+        detail is the session as the store holds it (``stored``): every pricing input, and
+        whom it was for."""
         try:
             await record("SESSION_CREATED", actor=caller.client.name, source=AuditSource.API,
                          session_id=session.session_id, client_id=caller.client.id, ip_address=caller.ip,
-                         detail=snapshot)
+                         detail=JsonText(stored))
         except BaseException:
             # An unaudited quote must not be tradable.
             await self.store.delete(session_key(session.session_id))

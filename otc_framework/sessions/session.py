@@ -74,20 +74,6 @@ class QuoteSession:
             validity_adder_used=priced.validity_adder, usdt_usdc_ratio_used=ref.ratio,
         )
 
-    def stored_and_snapshot(self) -> tuple[str, dict[str, Any]]:
-        """``to_json()``, and every pricing input JSON-ready (the audit trail's snapshot),
-        read back from that text: a quote needs both."""
-        stored = self._json()
-        snapshot = orjson.loads(stored)
-        for key in _NOT_PRICING:
-            del snapshot[key]
-        return stored.decode(), snapshot
-
-    def _json(self) -> bytes:
-        # orjson writes the dataclass itself (a decimal as ``str`` writes it, a time as
-        # ``isoformat``): a third of the work of building the dict in Python, on every quote.
-        return orjson.dumps(self, default=str)
-
     def to_dict(self) -> dict[str, Any]:
         # Every field is a scalar: a shallow read, not ``asdict``'s deep copy (on every quote).
         data = dict(zip(_FIELDS, _READ_FIELDS(self), strict=True))
@@ -98,7 +84,10 @@ class QuoteSession:
         return data
 
     def to_json(self) -> str:
-        return self._json().decode()
+        """The session as the store holds it, and as SESSION_CREATED records it. orjson writes
+        the dataclass itself (a decimal as ``str`` writes it, a time as ``isoformat``): a third
+        of the work of building the dict in Python, on every quote."""
+        return orjson.dumps(self, default=str).decode()
 
     @classmethod
     def from_json(cls, text: str) -> QuoteSession:
@@ -112,5 +101,4 @@ class QuoteSession:
 
 _FIELDS = tuple(f.name for f in fields(QuoteSession))
 _READ_FIELDS = attrgetter(*_FIELDS)
-_NOT_PRICING = frozenset({"session_id", "client_id", "client_name"})
 

@@ -146,13 +146,24 @@ def _json_default(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+class JsonText(str):
+    """A JSON column's whole value, already written as JSON text (a quote session as the
+    store holds it, on every quote): taken as it is, rather than read back into values to be
+    written again. Tortoise takes a ``str`` for a JSON field as JSON text too."""
+
+    __slots__ = ()
+
+
 def encode_json(value: Any) -> str:
     """JSON for the JSON columns. A Decimal is written as its exact string, never a float,
     so a value recorded in an audit detail or venue payload reads back digit for digit.
+    ``JsonText`` is JSON already.
 
     orjson writes it (every quote's audit detail goes through here); what orjson refuses and
     the standard library takes (an integer beyond 64 bits, a key that is not a string) goes
     the standard library's way."""
+    if type(value) is JsonText:
+        return value
     try:
         return orjson.dumps(value, default=_json_default).decode()
     except orjson.JSONEncodeError:

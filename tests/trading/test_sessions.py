@@ -55,6 +55,13 @@ async def test_close_records_every_snapshot_column_and_audits(desk: Desk) -> Non
     assert success.oid == "order-1" and str(success.client_id) == client_id
     created = await AuditLog.get(action="SESSION_CREATED", session_id=session_id)
     assert created.ip_address == "127.0.0.1" and str(created.client_id) == client_id
+    # Its detail is the session as quoted: every pricing input, as the closing copied them.
+    quoted_as = created.detail
+    assert (quoted_as["session_id"], quoted_as["client_id"], quoted_as["reference_mode"]) == (session_id, client_id, "spot")
+    assert quoted_as["amount"] == "2500.5" and quoted_as["binance_at_quote"] is None
+    for column in ("price", "reference_price", "spot_at_quote", "tier_spread_pct_used", "spread_adjustment_used",
+                   "validity_adder_used", "usdt_usdc_ratio_used", "total_brl"):
+        assert Decimal(quoted_as[column]) == getattr(row, column), column
     assert scripted_plugin.CLOSINGS[-1]["id"] == body["closingId"]
 
 

@@ -22,7 +22,7 @@ import hashlib
 import ssl as tls
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import hiredis
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
@@ -43,7 +43,8 @@ _NO_PASSWORD_SET = ("called without any password configured", "Client sent AUTH,
 def pack(args: Sequence[Arg]) -> bytes:
     """One command in RESP, by hiredis's C writer (half the CPU of a Python one on the quote's
     script call). ``bool`` is refused (``TypeError``): Redis has no booleans, say 1 or 0."""
-    return hiredis.pack_command(args if type(args) is tuple else tuple(args))
+    # hiredis's stub names a tuple of one item; it takes any number.
+    return hiredis.pack_command(cast(Any, args if type(args) is tuple else tuple(args)))
 
 
 class _Protocol(asyncio.Protocol):
