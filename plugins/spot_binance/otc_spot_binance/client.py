@@ -24,30 +24,26 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from otc_framework.errors import VenueError, VenueRateLimited
-from otc_framework.ports import USDC_BRL, USDT_BRL, SpotQuote, SpotSource
-
-if TYPE_CHECKING:
-    from otc_spot_binance.config import BinanceConfig
+from otc_framework.ports import SpotQuote, SpotSource
+from otc_spot_binance.config import BinanceConfig
+from otc_spot_binance.venue import (
+    BAN_DEFAULT_RETRY_AFTER_SECONDS,
+    BANNED_STATUS,
+    BOOK_TICKER_PATH,
+    INVALID_SYMBOL_CODE,
+    RATE_LIMITED_STATUS,
+    REQUEST_WEIGHT,
+    SYMBOL_INSTRUMENTS,
+    USED_WEIGHT_HEADER,
+    WAF_STATUS,
+)
 
 SOURCE_NAME = "binance"
-DEFAULT_BASE_URL = "https://data-api.binance.vision"
-BOOK_TICKER_PATH = "/api/v3/ticker/bookTicker"
-SYMBOL_INSTRUMENTS = {"USDTBRL": USDT_BRL, "USDCBRL": USDC_BRL}
-REQUEST_WEIGHT = 2
-WEIGHT_LIMIT_PER_MINUTE = 6000
-USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"
-INVALID_SYMBOL_CODE = -1121
-RATE_LIMITED_STATUS = 429
-BANNED_STATUS = 418
-WAF_STATUS = 403
-# Binance's bans start at 2 minutes and grow for repeat offenders; without a Retry-After,
-# waiting the shortest ban is the least we can do.
-BAN_DEFAULT_RETRY_AFTER_SECONDS = 120.0
 MAX_VENUE_MESSAGE = 200
 
 log = logging.getLogger(__name__)

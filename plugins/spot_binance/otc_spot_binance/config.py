@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from otc_spot_binance.client import (
+from otc_spot_binance.venue import (
     DEFAULT_BASE_URL,
     REQUEST_WEIGHT,
     SYMBOL_INSTRUMENTS,

@@ -27,7 +27,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
 from otc_framework.testing.fake_venue import DemoSettings, DemoVenue, LoopbackServer, MarketRate, install_test_routes
-from otc_spot_binance.client import (
+from otc_spot_binance.venue import (
     BANNED_STATUS,
     BOOK_TICKER_PATH,
     INVALID_SYMBOL_CODE,
