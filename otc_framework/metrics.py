@@ -136,14 +136,15 @@ def count(metric: Counter, *values: str) -> None:
     _flush_soon()
 
 
-def observe(histogram: Histogram, amount: float, *values: str) -> None:
-    """``labelled(histogram, *values).observe(amount)``, written with the next flush."""
+def observe(histogram: Histogram, seconds: float, *values: str) -> None:
+    """``labelled(histogram, *values).observe(seconds)``, written with the next flush. The
+    histograms here are latencies: a duration, never an amount of money."""
     child = labelled(histogram, *values)
     observed = _PENDING.observed.get(child)
     if observed is None:
-        _PENDING.observed[child] = [amount]
+        _PENDING.observed[child] = [seconds]
     else:
-        observed.append(amount)
+        observed.append(seconds)
     _flush_soon()
 
 
@@ -164,12 +165,12 @@ def flush() -> None:
     _PENDING.counts, _PENDING.observed, _PENDING.loop = {}, {}, None
     for counter, n in counts.items():
         counter.inc(n)
-    for histogram, amounts in observed.items():
-        _observe_all(histogram, amounts)
+    for histogram, durations in observed.items():
+        _observe_all(histogram, durations)
 
 
-def _observe_all(child: Histogram, amounts: list[float]) -> None:
-    """``child.observe`` of every amount, in one write per bucket and one of the sum.
+def _observe_all(child: Histogram, durations: list[float]) -> None:
+    """``child.observe`` of every duration, in one write per bucket and one of the sum.
 
     prometheus-client has no public call for it: this writes the child's bucket and sum values
     as its ``observe`` does (one bucket a value, the first whose bound holds it; cumulative
@@ -177,10 +178,10 @@ def _observe_all(child: Histogram, amounts: list[float]) -> None:
     same exposition."""
     bounds = child._upper_bounds  # noqa: SLF001
     per_bucket: dict[int, int] = {}
-    for amount in amounts:
-        i = bisect_left(bounds, amount)
+    for duration in durations:
+        i = bisect_left(bounds, duration)
         per_bucket[i] = per_bucket.get(i, 0) + 1
-    child._sum.inc(math.fsum(amounts))  # noqa: SLF001
+    child._sum.inc(math.fsum(durations))  # noqa: SLF001
     for i, n in per_bucket.items():
         child._buckets[i].inc(n)  # noqa: SLF001
 

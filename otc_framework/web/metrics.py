@@ -6,8 +6,8 @@ runs N worker processes: ``shared_across_workers`` gives them one fresh director
 files of its own there, and a scrape, whichever worker answers it, sums every file.
 The request counter and the trading metrics reach the files a second late at most
 (``metrics.count``); the scraping worker writes its own first. Counters and histograms of a
-worker that died stay in the sum, so totals never go backwards; its live gauges (leases held) are dropped, when it stops or at the first scrape
-that finds it gone.
+worker that died stay in the sum, so totals never go backwards; its live gauges (leases
+held) are dropped, when it stops or at the first scrape that finds it gone.
 
 Spot and LP ages are not shared values: every worker follows the same feeds, and summing
 would count each age N times. The scraping worker reads its own feeds at scrape time.
