@@ -34,7 +34,7 @@ from otc_framework.auth.guard import Caller
 from otc_framework.auth.rate_limits import refuse_if_spent
 from otc_framework.closings import repository
 from otc_framework.closings.repository import ClosingRow
-from otc_framework.closings.schemas import ClosingAnswer, closing_view
+from otc_framework.closings.schemas import closing_answer_text, closing_view
 from otc_framework.config import RateLimitsConfig
 from otc_framework.errors import (
     MarketClosed,
@@ -233,7 +233,7 @@ class TradingDesk:
             await self._put_back(session)
             log.exception("closing could not be recorded", extra={"session_id": session_id})
             raise NotReady("the trade could not be recorded; the quote stays open until it expires, retry") from None
-        answer = ClosingAnswer.of(closing).model_dump_json(by_alias=True)
+        answer = closing_answer_text(closing)
         await self.store.set(oid_key(client_id, oid), answer, ttl=OID_TTL_SECONDS)
         self.announce(closing, caller.reference)
         return CloseResult(answer, created=True)
@@ -268,7 +268,7 @@ class TradingDesk:
         raise AssertionError("unreachable")
 
     async def _replayed(self, caller: Caller, closing: Any) -> CloseResult:
-        answer = ClosingAnswer.of(closing).model_dump_json(by_alias=True)
+        answer = closing_answer_text(closing)
         await self.store.set(oid_key(caller.client.id, closing.oid), answer, ttl=OID_TTL_SECONDS)
         return CloseResult(answer, created=False)
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import orjson
 from pydantic import (
     AliasGenerator,
     BaseModel,
@@ -221,6 +223,12 @@ def amount_text(value: Decimal) -> str:
 
 def decimal_text(value: Decimal) -> str:
     return format(value, "f")
+
+
+def time_text(value: datetime) -> str:
+    """A time as an answer model writes it in JSON: ISO 8601, ``Z`` for UTC, no fraction for a
+    whole second."""
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
 
 
 # Decimals go out as strings: prices and totals keep their fixed places ("5.0150"), amounts
