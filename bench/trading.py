@@ -209,7 +209,7 @@ async def ws_phase(job: dict[str, Any]) -> dict[str, Any]:
         # message of 500 sockets in one process added the load generator's own work to each delay.
         seen = received = 0
         try:
-            async with asyncio.timeout_at(asyncio.get_running_loop().time() + max(0.0, end_wall - time.time())):
+            async with asyncio.timeout(max(0.0, end_wall - time.time())):
                 async for text in ws:
                     now = time.time()
                     seen += 1
