@@ -3,8 +3,11 @@
     .venv/bin/python bench/floor.py [--seconds 8]
 
 Serves ``POST /v1/sessions`` as ../shared/bench/side_by_side.py's ``quote.lua`` sends it, in
-one process on uvloop, two ways, and drives each with wrk at 16 connections:
+one process on uvloop, three ways, and drives each with wrk at 16 connections:
 
+- ``protocol``: no framework: an asyncio protocol parses the request with httptools (the C
+  parser Sanic depends on), reads the JSON body and answers a fixed 201 from a task, as a
+  handler would. What an HTTP/1.1 request costs Python on this machine at all.
 - ``bare``: Sanic reads the JSON body and answers a fixed 201. No desk, no I/O.
 - ``io``: the same, after the quote's input and output only: one Lua script round trip on the
   desk's pipelined Redis connection (an 800-byte session set with a TTL) and one
@@ -18,6 +21,8 @@ own work may cost is what lies between these floors and the peer's rate (docs/de
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import secrets
 import subprocess
@@ -25,9 +30,12 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import asyncpg
+import httptools
 import orjson
+import uvloop
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
@@ -85,6 +93,42 @@ def serve(mode: str, port: int, database_url: str) -> None:
     app.run(host="127.0.0.1", port=port, single_process=True, access_log=False)
 
 
+class Bare(asyncio.Protocol):
+    """``protocol`` mode: keep-alive HTTP/1.1 with no framework, a task per request."""
+
+    HEAD = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\nconnection: keep-alive\r\ncontent-length: %d\r\n\r\n"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.parser = httptools.HttpRequestParser(self)
+        self.body: list[bytes] = []
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        body, self.body = b"".join(self.body), []
+        asyncio.get_running_loop().create_task(self.answer(self.parser.get_method(), body))
+
+    async def answer(self, method: bytes, body: bytes) -> None:
+        if method == b"POST":
+            json.loads(body)
+            self.transport.write(self.HEAD % (201, b"Created", len(ANSWER)) + ANSWER.encode())
+        else:
+            self.transport.write(self.HEAD % (200, b"OK", 2) + b"ok")
+
+
+def serve_protocol(port: int) -> None:
+    async def run() -> None:
+        server = await asyncio.get_running_loop().create_server(Bare, "127.0.0.1", port)
+        await server.serve_forever()
+
+    uvloop.run(run())
+
+
 def measure(mode: str, seconds: int, database_url: str) -> None:
     port = sbs.free_port()
     server = subprocess.Popen([sys.executable, __file__, "--serve", mode, "--port", str(port), "--database", database_url],
@@ -95,7 +139,7 @@ def measure(mode: str, seconds: int, database_url: str) -> None:
         answered = sbs.wrk("quote.lua", port, "floor", 16, seconds)
         used = cpu_seconds(server.pid) - before
         rate = answered.get("quotes/s", 0)
-        print(f"{mode:5s} {answered['line']}\n{mode:5s} {100 * used / seconds:.0f} % of a core, "
+        print(f"{mode:8s} {answered['line']}\n{mode:8s} {100 * used / seconds:.0f} % of a core, "
               f"{1e6 * used / max(rate * seconds, 1):.0f} µs a request", flush=True)
     finally:
         sbs.stop(server)
@@ -104,17 +148,19 @@ def measure(mode: str, seconds: int, database_url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--serve", choices=("bare", "io"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("protocol", "bare", "io"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
+    if args.serve == "protocol":
+        serve_protocol(args.port)
+    elif args.serve:
         serve(args.serve, args.port, args.database)
         return
     database = f"floor_{secrets.token_hex(3)}"
     sbs.psql(f"CREATE DATABASE {database}")
     try:
-        for mode in ("bare", "io"):
+        for mode in ("protocol", "bare", "io"):
             measure(mode, args.seconds, f"{sbs.PG}/{database}")
     finally:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"],

@@ -1,5 +1,5 @@
-"""``otc serve`` with several workers on PostgreSQL + Redis: every worker serves, and the
-spot poller runs in exactly one of them."""
+"""``otc serve`` with several workers on PostgreSQL + Redis: every worker serves, the spot
+poller runs in exactly one of them, and each froze its start-up heap."""
 
 from __future__ import annotations
 
@@ -32,3 +32,6 @@ def test_two_workers_serve_and_one_polls(migrated_database_url: str, store_names
     assert len(ready_workers(lines)) == 2
     holders = {line["holder"] for line in lines if line["msg"] == "lease taken" and line.get("lease") == "loop:spot-poller"}
     assert len(holders) == 1
+    # Each worker took its start-up heap out of the cyclic collector's reach once it served.
+    frozen = [line for line in lines if line["msg"] == "start-up heap frozen"]
+    assert len({line["pid"] for line in frozen}) == 2 and all(line["objects"] > 10_000 for line in frozen)
