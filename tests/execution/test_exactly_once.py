@@ -21,7 +21,7 @@ from otc_framework.controls.repository import save
 from otc_framework.execution.repository import executions_of
 from otc_framework.storage.database import close_database, open_database
 from otc_framework.storage.models import AuditLog, AuditSource, Hedge, HedgeStatus, Tier
-from otc_framework.testing.pytest_plugin import REDIS_URL
+from otc_framework.testing.pytest_plugin import REDIS_URL, purge
 from otc_framework.web import create_app
 from tests.conftest import LiveApp
 from tests.desk import Desk
@@ -162,6 +162,8 @@ async def test_an_engine_killed_between_send_and_answer_is_reconciled_by_the_nex
         assert list(actions) == ["hedge.unknown", "hedge.filled"]
     finally:
         await close_database()
+        if store_url != "memory://":
+            await purge(store_url, namespace)
 
 
 async def _executed(venues: Venues) -> bool:
@@ -197,3 +199,4 @@ async def test_when_the_engines_process_dies_the_lease_moves_and_the_other_recon
         assert (orders["received"], orders["executed"], orders["repeated"]) == (1, 1, {})
     finally:
         await close_database()
+        await purge(REDIS_URL, namespace)
