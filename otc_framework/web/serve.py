@@ -45,11 +45,12 @@ def serving(app: Sanic) -> Sanic:
 async def _freeze_heap(_: Sanic) -> None:
     """Moves what start-up left alive (the app, its routes and schemas, the plugins, the
     libraries' modules) out of the cyclic collector's reach, after one collection of the
-    start-up garbage. A full collection otherwise walks all of it: measured in a worker under
-    bench/trading.py, 50 to 130 ms each, five or six a run, during which the worker answers
-    nothing and streams nothing. Those objects live as long as the process; what they drop
-    later is still freed by reference counting, and what is made after start-up is collected
-    as before. A serving process only: a test process builds and drops many apps."""
+    start-up garbage. A full collection otherwise walks all of it: measured in the workers
+    under bench/trading.py, 50 to 130 ms each, twice a run per worker while the load ran,
+    during which the worker answers nothing and streams nothing. Nearly all of those objects
+    live as long as the process; one dropped later is still freed by reference counting (only
+    a cycle among them would stay), and what is made after start-up is collected as before.
+    A serving process only: a test process builds and drops many apps."""
     gc.collect()
     gc.freeze()
     log.info("start-up heap frozen", extra={"objects": gc.get_freeze_count(), "pid": os.getpid()})
