@@ -152,10 +152,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve == "protocol":
-        serve_protocol(args.port)
-    elif args.serve:
-        serve(args.serve, args.port, args.database)
+    if args.serve:
+        if args.serve == "protocol":
+            serve_protocol(args.port)
+        else:
+            serve(args.serve, args.port, args.database)
         return
     database = f"floor_{secrets.token_hex(3)}"
     sbs.psql(f"CREATE DATABASE {database}")

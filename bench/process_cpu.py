@@ -26,8 +26,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.cpu_per_request import cpu_seconds  # noqa: E402
+
 SIDE_BY_SIDE = ROOT.parent / "shared" / "bench" / "side_by_side.py"
-TICK = os.sysconf("SC_CLK_TCK")
 INTERVAL = 0.5
 KINDS = ("worker", "node", "postgres", "redis", "wrk")
 
@@ -47,23 +49,21 @@ def kind(command: str) -> str | None:
     return None
 
 
-def sample() -> tuple[dict[int, tuple[str, int]], str | None]:
-    """CPU ticks of each process of interest, and the URL wrk is driving (None: no round)."""
-    found: dict[int, tuple[str, int]] = {}
+def sample() -> tuple[dict[int, tuple[str, float]], str | None]:
+    """CPU seconds of each process of interest, and the URL wrk is driving (None: no round)."""
+    found: dict[int, tuple[str, float]] = {}
     url = None
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             command = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            stat = Path(f"/proc/{name}/stat").read_text()
+            which = kind(command)
+            if which is None:
+                continue
+            found[int(name)] = (which, cpu_seconds(int(name)))
         except OSError:
             continue
-        which = kind(command)
-        if which is None:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        found[int(name)] = (which, int(fields[11]) + int(fields[12]))
         if which == "wrk":
             url = command.split()[-1]
     return found, url
@@ -89,8 +89,8 @@ def main() -> None:
         time.sleep(INTERVAL)
         now, url = sample()
         used = dict.fromkeys(KINDS, 0.0)
-        for pid, (which, ticks) in now.items():
-            used[which] += (ticks - before.get(pid, (which, ticks))[1]) / TICK
+        for pid, (which, seconds) in now.items():
+            used[which] += seconds - before.get(pid, (which, seconds))[1]
         before = now
         if url is None:
             continue
