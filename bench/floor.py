@@ -3,11 +3,17 @@
     .venv/bin/python bench/floor.py [--seconds 8]
 
 Serves ``POST /v1/sessions`` as ../shared/bench/side_by_side.py's ``quote.lua`` sends it, in
-one process on uvloop, three ways, and drives each with wrk at 16 connections:
+one process on uvloop, four ways, and drives each with wrk at 16 connections:
 
 - ``protocol``: no framework: an asyncio protocol parses the request with httptools (the C
   parser Sanic depends on), reads the JSON body and answers a fixed 201 from a task, as a
   handler would. What an HTTP/1.1 request costs Python on this machine at all.
+- ``framing``: Sanic's app, router, request, ``handle_request`` and response objects, as in
+  ``bare``, under a minimal HTTP/1.1 framing in place of Sanic's own ``Http``: httptools
+  parses, each request is handled in a task of its own, the answer's head is written in one
+  piece. It keeps none of what Sanic's framing does besides (timeouts, pipelining order,
+  size limits, streamed bodies, upgrades): by difference with ``bare``, an upper bound of
+  what any leaner framing could save.
 - ``bare``: Sanic reads the JSON body and answers a fixed 201. No desk, no I/O.
 - ``io``: the same, after the quote's input and output only: one Lua script round trip on the
   desk's pipelined Redis connection (an 800-byte session set with a TTL) and one
@@ -30,14 +36,19 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import asyncpg
 import httptools
 import orjson
 import uvloop
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse
+from sanic.compat import Header
+from sanic.helpers import STATUS_CODES
+from sanic.http.constants import Stage
+from sanic.models.server_types import ConnInfo
+from sanic.response import BaseHTTPResponse, HTTPResponse
+from sanic.server.protocols.http_protocol import HttpProtocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -90,7 +101,78 @@ def serve(mode: str, port: int, database_url: str) -> None:
                                       datetime.now(UTC)))
         return HTTPResponse(ANSWER, status=201, content_type="application/json")
 
-    app.run(host="127.0.0.1", port=port, single_process=True, access_log=False)
+    app.run(host="127.0.0.1", port=port, single_process=True, access_log=False,
+            protocol=MinimalFraming if mode == "framing" else HttpProtocol)
+
+
+class MinimalStream:
+    """``framing`` mode: what Sanic's request and response objects need of a stream, for one
+    complete answer."""
+
+    __slots__ = ("protocol", "response", "stage", "request_body")
+
+    def __init__(self, protocol: MinimalFraming) -> None:
+        self.protocol = protocol
+        self.response: BaseHTTPResponse | None = None
+        self.stage = Stage.HANDLER
+        self.request_body = False  # the body is read already
+
+    def respond(self, response: BaseHTTPResponse) -> BaseHTTPResponse:
+        self.response, response.stream = response, self  # type: ignore[assignment]
+        return response
+
+    @property
+    def send(self) -> object:
+        return self._send if self.stage is Stage.HANDLER else None
+
+    async def _send(self, data: bytes, end_stream: bool) -> None:
+        response = cast(HTTPResponse, self.response)
+        data = data or response.body or b""
+        head = [b"HTTP/1.1 %d %b\r\n" % (response.status, STATUS_CODES.get(response.status, b"UNKNOWN"))]
+        head += [name + b": " + value + b"\r\n" for name, value in response.processed_headers]
+        head.append(b"content-length: %d\r\n\r\n" % len(data))
+        cast(asyncio.Transport, self.protocol.transport).write(b"".join(head) + data)
+        self.stage = Stage.IDLE
+
+
+class MinimalFraming(HttpProtocol):
+    """``framing`` mode: httptools in place of Sanic's ``Http``, Sanic's ``handle_request`` in a
+    task per request."""
+
+    __slots__ = ("_parser", "_headers", "_body", "_url")
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.connections.add(self)
+        self.conn_info = ConnInfo(transport)
+        self._parser = httptools.HttpRequestParser(self)
+        self._headers: list[tuple[str, str]] = []
+        self._body: list[bytes] = []
+        self._url = b""
+
+    def data_received(self, data: bytes) -> None:
+        self._parser.feed_data(data)
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name.decode("latin-1").lower(), value.decode("latin-1")))
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        request = self.request_class(self._url, Header(self._headers), "1.1", self._parser.get_method().decode(),
+                                     cast(Any, self.transport), self.app, head=b"")
+        request.conn_info = self.conn_info
+        request.body = b"".join(self._body)
+        request.stream = MinimalStream(self)
+        self._headers, self._body, self._url = [], [], b""
+        self.loop.create_task(self.app.handle_request(request))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connections.discard(self)
 
 
 class Bare(asyncio.Protocol):
@@ -148,7 +230,7 @@ def measure(mode: str, seconds: int, database_url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--serve", choices=("protocol", "bare", "io"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("protocol", "framing", "bare", "io"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -161,7 +243,7 @@ def main() -> None:
     database = f"floor_{secrets.token_hex(3)}"
     sbs.psql(f"CREATE DATABASE {database}")
     try:
-        for mode in ("protocol", "bare", "io"):
+        for mode in ("protocol", "framing", "bare", "io"):
             measure(mode, args.seconds, f"{sbs.PG}/{database}")
     finally:
         subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"],
